@@ -20,19 +20,19 @@ func TestValidate(t *testing.T) {
 		index int    // range the error names; -1 for a map-wide error
 		want  string // part of the error; "" for a valid map
 	}{
-		{"root", idmap.Map{{0, 100000, 65536}}, 0, ""},
-		{"identity of everything", idmap.Map{{0, 0, 4294967295}}, 0, ""},
-		{"two ranges", idmap.Map{{0, 1000, 1}, {1, 100000, 65536}}, 0, ""},
+		{"root", idmap.Map{rng(0, 100000, 65536)}, 0, ""},
+		{"identity of everything", idmap.Map{rng(0, 0, 4294967295)}, 0, ""},
+		{"two ranges", idmap.Map{rng(0, 1000, 1), rng(1, 100000, 65536)}, 0, ""},
 		{"340 ranges", many[:340], 0, ""},
 		{"empty", idmap.Map{}, -1, "empty map"},
-		{"zero count", idmap.Map{{0, 0, 1}, {5, 5, 0}}, 1, "count is zero"},
-		{"inside overflow", idmap.Map{{1, 0, 4294967295}}, 0, "inside IDs run past"},
-		{"outside overflow", idmap.Map{{0, 4294967200, 100}}, 0, "outside IDs run past"},
-		{"inside -1", idmap.Map{{4294967295, 0, 1}}, 0, "inside ID 4294967295"},
-		{"outside -1", idmap.Map{{0, 4294967295, 1}}, 0, "outside ID 4294967295"},
-		{"inside overlap", idmap.Map{{0, 1000, 10}, {9, 2000, 5}}, 1, `inside IDs overlap range 0 "0 1000 10"`},
-		{"outside overlap", idmap.Map{{0, 1000, 10}, {100, 1005, 5}}, 1, "outside IDs overlap range 0"},
-		{"same range twice", idmap.Map{{0, 0, 1}, {0, 0, 1}}, 1, "overlap"},
+		{"zero count", idmap.Map{rng(0, 0, 1), rng(5, 5, 0)}, 1, "count is zero"},
+		{"inside overflow", idmap.Map{rng(1, 0, 4294967295)}, 0, "inside IDs run past"},
+		{"outside overflow", idmap.Map{rng(0, 4294967200, 100)}, 0, "outside IDs run past"},
+		{"inside -1", idmap.Map{rng(4294967295, 0, 1)}, 0, "inside ID 4294967295"},
+		{"outside -1", idmap.Map{rng(0, 4294967295, 1)}, 0, "outside ID 4294967295"},
+		{"inside overlap", idmap.Map{rng(0, 1000, 10), rng(9, 2000, 5)}, 1, `inside IDs overlap range 0 "0 1000 10"`},
+		{"outside overlap", idmap.Map{rng(0, 1000, 10), rng(100, 1005, 5)}, 1, "outside IDs overlap range 0"},
+		{"same range twice", idmap.Map{rng(0, 0, 1), rng(0, 0, 1)}, 1, "overlap"},
 		{"341 ranges", many, 340, "more than 340 ranges"},
 		{"text too long", bigNumbers(200), -1, "map text is"},
 	} {
@@ -64,7 +64,7 @@ func bigNumbers(n int) idmap.Map {
 }
 
 func TestStringParse(t *testing.T) {
-	m := idmap.Map{{0, 100000, 65536}, {65536, 1000, 1}}
+	m := idmap.Map{rng(0, 100000, 65536), rng(65536, 1000, 1)}
 	if got, want := m.String(), "0 100000 65536\n65536 1000 1\n"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
@@ -106,7 +106,7 @@ func TestStringParse(t *testing.T) {
 }
 
 func TestContainsInside(t *testing.T) {
-	m := idmap.Map{{0, 100000, 65536}, {70000, 5, 1}}
+	m := idmap.Map{rng(0, 100000, 65536), rng(70000, 5, 1)}
 	for _, tc := range []struct {
 		id, out uint32
 		ok      bool

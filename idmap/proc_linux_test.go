@@ -88,8 +88,8 @@ func TestWrite(t *testing.T) {
 	gidMap := idmap.Map{{Inside: 0, Outside: gid, Count: 1}}
 	wantSG := "deny"
 	if uid == 0 {
-		uidMap = idmap.Map{{0, 100000, 65536}, {65536, 0, 1}}
-		gidMap = idmap.Map{{0, 100000, 65536}}
+		uidMap = idmap.Map{rng(0, 100000, 65536), rng(65536, 0, 1)}
+		gidMap = idmap.Map{rng(0, 100000, 65536)}
 		wantSG = "allow"
 	}
 	tg := newTarget(t)
@@ -142,8 +142,8 @@ func TestWrite(t *testing.T) {
 func TestWriteRefusesInvalidMapBeforeWriting(t *testing.T) {
 	tg := newTarget(t)
 	pid := tg.cmd.Process.Pid
-	good := idmap.Map{{0, uint32(os.Getuid()), 1}}
-	for _, bad := range []idmap.Map{{}, {{0, 0, 0}}, {{0, 0, 10}, {5, 100, 1}}} {
+	good := idmap.Map{rng(0, uint32(os.Getuid()), 1)}
+	for _, bad := range []idmap.Map{{}, {rng(0, 0, 0)}, {rng(0, 0, 10), rng(5, 100, 1)}} {
 		err := idmap.Write(pid, good, bad, idmap.Auto)
 		var re *idmap.RangeError
 		if err == nil || (len(bad) > 0 && !errors.As(err, &re)) || !strings.HasPrefix(err.Error(), "gid map: ") {
@@ -159,14 +159,14 @@ func TestWriteRefusesInvalidMapBeforeWriting(t *testing.T) {
 }
 
 func TestWriteErrors(t *testing.T) {
-	m := idmap.Map{{0, uint32(os.Getuid()), 1}}
+	m := idmap.Map{rng(0, uint32(os.Getuid()), 1)}
 	if err := idmap.Write(1<<22+1, m, nil, idmap.Auto); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Write to missing pid = %v, want os.ErrNotExist", err)
 	}
 	if os.Getuid() != 0 {
 		// Unprivileged: mapping an ID that is not ours is refused.
 		tg := newTarget(t)
-		err := idmap.Write(tg.cmd.Process.Pid, idmap.Map{{0, 0, 1}}, nil, idmap.Auto)
+		err := idmap.Write(tg.cmd.Process.Pid, idmap.Map{rng(0, 0, 1)}, nil, idmap.Auto)
 		if !errors.Is(err, os.ErrPermission) {
 			t.Errorf("unprivileged Write of uid 0 = %v, want os.ErrPermission", err)
 		}

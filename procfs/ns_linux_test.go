@@ -194,10 +194,9 @@ func TestThreadNamespaces(t *testing.T) {
 		err           error
 	}
 	done := make(chan result)
-	go func() {
+	offMainThread(func() {
 		// This goroutine exits locked, so the runtime ends the thread that
 		// unshare moved: it never runs other goroutines.
-		runtime.LockOSThread()
 		var r result
 		r.before, r.err = procfs.ThreadNamespaces()
 		if r.err == nil {
@@ -207,7 +206,7 @@ func TestThreadNamespaces(t *testing.T) {
 			r.after, r.err = procfs.ThreadNamespaces()
 		}
 		done <- r
-	}()
+	})
 	r := <-done
 	if r.err != nil {
 		t.Fatal(r.err)
@@ -260,4 +259,27 @@ func TestNotSupportedError(t *testing.T) {
 	if got, want := err.Error(), "time namespaces not supported by this kernel (requires Linux 5.6)"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
+}
+
+// offMainThread runs fn in a new goroutine locked to a thread that is not the
+// process's main thread, which must never be moved: /proc/PID/ns shows the
+// main thread's namespaces, and the runtime cannot end it.
+func offMainThread(fn func()) {
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() != unix.Getpid() {
+			fn()
+			return
+		}
+		// We hold the main thread: keep holding it while a new goroutine,
+		// which therefore gets another thread, runs fn.
+		done := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			defer close(done)
+			fn()
+		}()
+		<-done
+		runtime.UnlockOSThread()
+	}()
 }

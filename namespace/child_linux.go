@@ -1,0 +1,283 @@
+package namespace
+
+// The child between clone(2) and execve(2).
+//
+// forkExec clones the calling thread without CLONE_VM: the child gets a
+// copy-on-write image of the Go process in which only the cloning thread
+// exists. That image must not run Go code that could allocate, take a lock,
+// grow the stack, write a pointer (write barriers) or call the race detector,
+// so everything the child does is in functions marked go:nosplit and
+// go:norace that make raw system calls, reading a childPlan that the parent
+// filled before the clone. The runtime's own fork hooks, which os/exec uses
+// for the same purpose, block signals around the clone and reset the child's
+// signal handlers.
+//
+// The child reports a failure by writing its step and errno to a
+// close-on-exec pipe and exiting; a successful execve closes the pipe, so the
+// parent reads end-of-file.
+
+import (
+	"runtime"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+//go:linkname runtime_BeforeFork syscall.runtime_BeforeFork
+func runtime_BeforeFork()
+
+//go:linkname runtime_AfterFork syscall.runtime_AfterFork
+func runtime_AfterFork()
+
+//go:linkname runtime_AfterForkInChild syscall.runtime_AfterForkInChild
+func runtime_AfterForkInChild()
+
+// Steps of the child, as reported through the error pipe.
+const (
+	stepNone uint32 = iota
+	stepPdeathsig
+	stepMountPrivate
+	stepMountProc
+	stepSethostname
+	stepSetdomainname
+	stepUnshareTime
+	stepOpenTimens
+	stepWriteTimens
+	stepSetgroups
+	stepSetgid
+	stepSetuid
+	stepChdir
+	stepDupFd
+	stepExec
+)
+
+// childPlan is everything the child needs, prepared by the parent. The child
+// reads it and writes only the scalar fields report and syncByte.
+type childPlan struct {
+	cloneFlags uintptr
+	path       *byte
+	argv       **byte // nil-terminated
+	envv       **byte // nil-terminated
+	dir        *byte  // nil: stay
+
+	errFd  int // write end of the error pipe
+	syncFd int // read end of the pipe the parent releases the child with; -1: none
+
+	// fds[i] is the caller's descriptor that becomes the program's
+	// descriptor i; -1 closes it. The child rewrites the slice.
+	fds    []int
+	nextFd int // a descriptor number above every one in use
+
+	pdeathsig    uintptr
+	mountPrivate bool
+	mountProc    bool
+
+	hostname   []byte
+	domainname []byte
+
+	unshareTime bool
+	timeOffsets []byte // text for timens_offsets; empty: write nothing
+
+	setGroups bool
+	groups    []uint32
+	setGID    bool
+	gid       uintptr
+	setUID    bool
+	uid       uintptr
+
+	report   [2]uint32 // step, errno
+	syncByte byte
+}
+
+// Strings the child passes to the kernel.
+var (
+	strSlash       = [...]byte{'/', 0}
+	strProc        = [...]byte{'p', 'r', 'o', 'c', 0}
+	strProcDir     = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
+	strTimensFile  = []byte("/proc/self/timens_offsets\x00")
+	cloneFirstArgs = runtime.GOARCH != "s390x" // s390x takes the stack first
+)
+
+// atFDCWD is AT_FDCWD (-100) as a system call argument.
+const atFDCWD = ^uintptr(-unix.AT_FDCWD - 1)
+
+// forkExec clones the calling thread as the child described by p. In the
+// parent it returns the child's PID or the clone errno; the child never
+// returns.
+//
+//go:norace
+//go:nocheckptr
+//go:noinline
+func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
+	var r uintptr
+	runtime_BeforeFork()
+	if cloneFirstArgs {
+		r, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, p.cloneFlags, 0, 0, 0, 0, 0)
+	} else {
+		r, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, 0, p.cloneFlags, 0, 0, 0, 0)
+	}
+	if errno != 0 || r != 0 {
+		runtime_AfterFork()
+		return int(r), errno
+	}
+	runtime_AfterForkInChild()
+	childMain(p)
+	return 0, 0 // not reached
+}
+
+// childMain runs in the child and ends in execve or exit.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMain(p *childPlan) {
+	var e syscall.Errno
+	if p.syncFd >= 0 {
+		// Wait for the parent to write the ID maps. End-of-file means the
+		// parent gave up (or died): leave quietly, it reaps or abandons us.
+		for {
+			n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(p.syncFd), uintptr(unsafe.Pointer(&p.syncByte)), 1)
+			if e == syscall.EINTR {
+				continue
+			}
+			if n != 1 {
+				childExit(0)
+			}
+			break
+		}
+	}
+	if p.mountPrivate {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, 0, uintptr(unsafe.Pointer(&strSlash[0])), 0, unix.MS_REC|unix.MS_PRIVATE, 0, 0); e != 0 {
+			childFail(p, stepMountPrivate, e)
+		}
+	}
+	if p.mountProc {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, uintptr(unsafe.Pointer(&strProc[0])), uintptr(unsafe.Pointer(&strProcDir[0])),
+			uintptr(unsafe.Pointer(&strProc[0])), unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0, 0); e != 0 {
+			childFail(p, stepMountProc, e)
+		}
+	}
+	if len(p.hostname) > 0 {
+		if _, _, e = syscall.RawSyscall(syscall.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(&p.hostname[0])), uintptr(len(p.hostname)), 0); e != 0 {
+			childFail(p, stepSethostname, e)
+		}
+	}
+	if len(p.domainname) > 0 {
+		if _, _, e = syscall.RawSyscall(syscall.SYS_SETDOMAINNAME, uintptr(unsafe.Pointer(&p.domainname[0])), uintptr(len(p.domainname)), 0); e != 0 {
+			childFail(p, stepSetdomainname, e)
+		}
+	}
+	if p.unshareTime {
+		// The child itself stays in its time namespace; execve moves it into
+		// the new one, after the offsets are written and so frozen.
+		if _, _, e = syscall.RawSyscall(syscall.SYS_UNSHARE, unix.CLONE_NEWTIME, 0, 0); e != 0 {
+			childFail(p, stepUnshareTime, e)
+		}
+		if len(p.timeOffsets) > 0 {
+			fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strTimensFile[0])), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
+			if e != 0 {
+				childFail(p, stepOpenTimens, e)
+			}
+			n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p.timeOffsets[0])), uintptr(len(p.timeOffsets)))
+			if e == 0 && n != uintptr(len(p.timeOffsets)) {
+				e = syscall.EIO
+			}
+			if e != 0 {
+				childFail(p, stepWriteTimens, e)
+			}
+			syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
+		}
+	}
+	if p.setGroups {
+		var list uintptr
+		if len(p.groups) > 0 {
+			list = uintptr(unsafe.Pointer(&p.groups[0]))
+		}
+		if _, _, e = syscall.RawSyscall(sysSetgroups, uintptr(len(p.groups)), list, 0); e != 0 {
+			childFail(p, stepSetgroups, e)
+		}
+	}
+	if p.setGID {
+		if _, _, e = syscall.RawSyscall(sysSetresgid, p.gid, p.gid, p.gid); e != 0 {
+			childFail(p, stepSetgid, e)
+		}
+	}
+	if p.setUID {
+		if _, _, e = syscall.RawSyscall(sysSetresuid, p.uid, p.uid, p.uid); e != 0 {
+			childFail(p, stepSetuid, e)
+		}
+	}
+	// The kernel clears the parent-death signal when the credentials change,
+	// so set it after them. The parent thread cannot exit before the execve:
+	// it waits in Spawn for the error pipe to close.
+	if p.pdeathsig != 0 {
+		if _, _, e = syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, p.pdeathsig, 0, 0, 0, 0); e != 0 {
+			childFail(p, stepPdeathsig, e)
+		}
+	}
+	if p.dir != nil {
+		if _, _, e = syscall.RawSyscall(syscall.SYS_CHDIR, uintptr(unsafe.Pointer(p.dir)), 0, 0); e != 0 {
+			childFail(p, stepChdir, e)
+		}
+	}
+
+	// Descriptors. First move the error pipe and every source that sits on a
+	// target number (0..len(fds)-1) above all of them, then put each source on
+	// its target; dup3 without O_CLOEXEC leaves the targets open across
+	// execve, and everything else the caller had is close-on-exec.
+	next := p.nextFd
+	if p.errFd < len(p.fds) {
+		if _, _, e = syscall.RawSyscall(syscall.SYS_DUP3, uintptr(p.errFd), uintptr(next), syscall.O_CLOEXEC); e != 0 {
+			childFail(p, stepDupFd, e)
+		}
+		p.errFd = next
+		next++
+	}
+	for i := 0; i < len(p.fds); i++ {
+		if p.fds[i] >= 0 && p.fds[i] < len(p.fds) {
+			if _, _, e = syscall.RawSyscall(syscall.SYS_DUP3, uintptr(p.fds[i]), uintptr(next), syscall.O_CLOEXEC); e != 0 {
+				childFail(p, stepDupFd, e)
+			}
+			p.fds[i] = next
+			next++
+		}
+	}
+	for i := 0; i < len(p.fds); i++ {
+		if p.fds[i] < 0 {
+			syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(i), 0, 0)
+			continue
+		}
+		if _, _, e = syscall.RawSyscall(syscall.SYS_DUP3, uintptr(p.fds[i]), uintptr(i), 0); e != 0 {
+			childFail(p, stepDupFd, e)
+		}
+	}
+
+	// Descriptors the caller inherited without close-on-exec must not reach
+	// the program either: mark every one above the targets close-on-exec
+	// (Linux 5.11; older kernels refuse the flag and keep such descriptors).
+	syscall.RawSyscall(unix.SYS_CLOSE_RANGE, uintptr(len(p.fds)), ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)
+
+	_, _, e = syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(p.path)), uintptr(unsafe.Pointer(p.argv)), uintptr(unsafe.Pointer(p.envv)))
+	childFail(p, stepExec, e)
+}
+
+// childFail reports step and errno to the parent and exits.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childFail(p *childPlan, step uint32, errno syscall.Errno) {
+	p.report[0] = step
+	p.report[1] = uint32(errno)
+	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(p.errFd), uintptr(unsafe.Pointer(&p.report)), unsafe.Sizeof(p.report))
+	childExit(127)
+}
+
+//go:nosplit
+//go:norace
+func childExit(code uintptr) {
+	for {
+		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, code, 0, 0)
+	}
+}

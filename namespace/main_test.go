@@ -1,0 +1,127 @@
+package namespace_test
+
+import (
+	"bytes"
+	"golang.org/x/sys/unix"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nsgo/nsgo/idmap"
+	"github.com/nsgo/nsgo/namespace"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var privileged = os.Getuid() == 0
+
+// ownMaps returns the maps an unprivileged caller can write: its own IDs to 0.
+func ownMaps() (uid, gid idmap.Map) {
+	return idmap.Map{{Inside: 0, Outside: uint32(os.Getuid()), Count: 1}},
+		idmap.Map{{Inside: 0, Outside: uint32(os.Getgid()), Count: 1}}
+}
+
+// rootMaps returns the maps that a container runtime running as root writes:
+// 65536 IDs shifted to 100000. Unprivileged callers get ownMaps.
+func rootMaps() (uid, gid idmap.Map) {
+	if !privileged {
+		return ownMaps()
+	}
+	return idmap.Map{rng(0, 100000, 65536)}, idmap.Map{rng(0, 100000, 65536)}
+}
+
+// run spawns a shell script with opts and returns its combined output; it
+// fails the test unless the script exits 0.
+func run(t *testing.T, opts namespace.Options, script string) string {
+	t.Helper()
+	var out bytes.Buffer
+	opts.Path = "/bin/sh"
+	opts.Args = []string{"sh", "-c", script}
+	opts.Stdout, opts.Stderr = &out, &out
+	p, err := namespace.Spawn(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := p.Wait()
+	if err != nil || !st.Success() {
+		t.Fatalf("script %q: %v %v\n%s", script, st, err, out.String())
+	}
+	return out.String()
+}
+
+// counts are what a process holds that a spawn must give back.
+type counts struct{ fds, threads, children int }
+
+func takeCounts(t *testing.T) counts {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return counts{fds: len(fds), threads: len(tasks), children: len(children(t))}
+}
+
+// children lists the PIDs whose parent is this process, zombies included.
+func children(t *testing.T) []int {
+	t.Helper()
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	self := strconv.Itoa(os.Getpid())
+	var out []int
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		s := string(b)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) > 1 && fields[1] == self {
+			pid, _ := strconv.Atoi(strings.Split(f, "/")[2])
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// checkNoLeak fails if fds or children grew since before, or threads by more
+// than the runtime may add for blocked system calls.
+func checkNoLeak(t *testing.T, before counts) {
+	t.Helper()
+	after := takeCounts(t)
+	if after.fds != before.fds || after.children != before.children || after.threads > before.threads+4 {
+		t.Errorf("leak: before %+v, after %+v; children now %v", before, after, children(t))
+	}
+}
+
+func rng(inside, outside, count uint32) idmap.Range {
+	return idmap.Range{Inside: inside, Outside: outside, Count: count}
+}
+
+// offMainThread runs fn in a goroutine locked to a thread other than the
+// process's main thread, and lets that goroutine exit locked so that the
+// runtime ends the thread. The main thread cannot be ended: a goroutine that
+// exits locked to it leaves it wedged instead.
+func offMainThread(fn func()) {
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() != unix.Getpid() {
+			fn()
+			return
+		}
+		done := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			defer close(done)
+			fn()
+		}()
+		<-done
+		runtime.UnlockOSThread()
+	}()
+}

@@ -1,0 +1,535 @@
+package namespace
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/nsgo/nsgo/idmap"
+	"github.com/nsgo/nsgo/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// maxNameLen is the kernel's limit for host and domain names (HOST_NAME_MAX).
+const maxNameLen = 64
+
+// Spawn starts a program in new namespaces, as opts describes, and returns
+// once the program runs, or with an error once nothing of the attempt
+// remains.
+//
+// The child is cloned into the namespaces in opts.New. With a new user
+// namespace it waits while the parent writes opts.UIDMap and opts.GIDMap;
+// then it mounts, sets the host and domain names, enters the new time
+// namespace's offsets, changes its credentials and directory, sets up its
+// file descriptors and executes the program. An invalid option is an error
+// before any clone; a failure in the child is a *ChildError naming the step,
+// returned after the child is reaped. Every error names the program and wraps
+// the errno: errors.Is(err, os.ErrNotExist) for a missing program,
+// errors.Is(err, os.ErrPermission) for a namespace the caller may not create,
+// errors.Is(err, ErrNotSupported) for a kind the kernel lacks.
+//
+// The caller must call Wait on the returned Process to release its resources.
+func Spawn(opts Options) (*Process, error) {
+	s, err := prepare(&opts)
+	if err != nil {
+		return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
+	}
+	p, err := s.start()
+	if err != nil {
+		s.closeParentEnds()
+		return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
+	}
+	return p, nil
+}
+
+// spawn holds one Spawn call between checking the options and the program's
+// start.
+type spawn struct {
+	opts     *Options
+	plan     childPlan
+	uidMap   idmap.Map // written by the parent; nil: none
+	gidMap   idmap.Map
+	setGroup idmap.SetGroups
+
+	closeAfterStart []io.Closer // the child's ends of pipes, /dev/null
+	closeAfterWait  []io.Closer // the parent's ends of pipes
+	copiers         []func() error
+	keepAlive       []*os.File // files whose descriptors the child takes
+}
+
+// prepare checks opts and builds everything the child needs. It clones
+// nothing.
+func prepare(o *Options) (*spawn, error) {
+	if err := checkOptions(o); err != nil {
+		return nil, err
+	}
+	s := &spawn{opts: o, uidMap: o.UIDMap, gidMap: o.GIDMap, setGroup: o.SetGroups.Resolve()}
+	p := &s.plan
+	p.syncFd = -1
+	p.cloneFlags = uintptr(o.New&^Time) | uintptr(syscall.SIGCHLD)
+	p.unshareTime = o.New.Has(Time)
+	p.timeOffsets = timeOffsetsText(o.MonotonicOffset, o.BoottimeOffset)
+	p.mountPrivate = o.New.Has(Mount)
+	p.mountProc = o.MountProc
+	p.pdeathsig = uintptr(o.ParentDeathSignal)
+	if o.Hostname != "" {
+		p.hostname = []byte(o.Hostname)
+	}
+	if o.Domainname != "" {
+		p.domainname = []byte(o.Domainname)
+	}
+	if err := s.credentials(); err != nil {
+		return nil, err
+	}
+
+	path := o.Path
+	if !strings.Contains(path, "/") {
+		lp, err := exec.LookPath(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", err, os.ErrNotExist)
+		}
+		path = lp
+	}
+	var err error
+	if p.path, err = syscall.BytePtrFromString(path); err != nil {
+		return nil, fmt.Errorf("Path: %w", err)
+	}
+	args := o.Args
+	if len(args) == 0 {
+		args = []string{o.Path}
+	}
+	if p.argv, err = cStrings(args); err != nil {
+		return nil, fmt.Errorf("Args: %w", err)
+	}
+	env := o.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	if p.envv, err = cStrings(env); err != nil {
+		return nil, fmt.Errorf("Env: %w", err)
+	}
+	if o.Dir != "" {
+		if p.dir, err = syscall.BytePtrFromString(o.Dir); err != nil {
+			return nil, fmt.Errorf("Dir: %w", err)
+		}
+	}
+	if err := s.files(); err != nil {
+		s.closeParentEnds()
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkOptions rejects every option that cannot work, before any clone.
+func checkOptions(o *Options) error {
+	switch {
+	case o.Path == "":
+		return errors.New("empty Path")
+	case o.New&^All != 0:
+		return fmt.Errorf("New has bits that are no namespace kind: %#x", uint64(o.New&^All))
+	}
+	if err := procfs.CheckSupported(o.New); err != nil {
+		return err
+	}
+	needs := func(field string, k Kind) error {
+		if !o.New.Has(k) {
+			return fmt.Errorf("%s needs a new %s namespace (New has %s)", field, k, o.New)
+		}
+		return nil
+	}
+	for _, c := range []struct {
+		set   bool
+		field string
+		kind  Kind
+	}{
+		{o.UIDMap != nil, "UIDMap", User},
+		{o.GIDMap != nil, "GIDMap", User},
+		{o.Hostname != "", "Hostname", UTS},
+		{o.Domainname != "", "Domainname", UTS},
+		{o.MountProc, "MountProc", Mount | PID},
+		{o.MonotonicOffset != 0, "MonotonicOffset", Time},
+		{o.BoottimeOffset != 0, "BoottimeOffset", Time},
+	} {
+		if c.set {
+			if err := needs(c.field, c.kind); err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range []struct {
+		field string
+		m     idmap.Map
+	}{{"UIDMap", o.UIDMap}, {"GIDMap", o.GIDMap}} {
+		if m.m != nil {
+			if err := m.m.Validate(); err != nil {
+				return fmt.Errorf("%s: %w", m.field, err)
+			}
+		}
+	}
+	for _, n := range []struct{ field, v string }{{"Hostname", o.Hostname}, {"Domainname", o.Domainname}} {
+		if len(n.v) > maxNameLen {
+			return fmt.Errorf("%s is %d bytes, longer than the kernel's %d", n.field, len(n.v), maxNameLen)
+		}
+	}
+	if o.SetGroups < idmap.Auto || o.SetGroups > idmap.Deny {
+		return fmt.Errorf("invalid SetGroups %d", int(o.SetGroups))
+	}
+	if sig := o.ParentDeathSignal; sig < 0 || sig > 64 {
+		return fmt.Errorf("invalid ParentDeathSignal %d", int(sig))
+	}
+	return nil
+}
+
+// credentials decides which IDs the child takes before execve.
+func (s *spawn) credentials() error {
+	o, p := s.opts, &s.plan
+	newUser := o.New.Has(User)
+	if c := o.Credential; c != nil {
+		if newUser {
+			if _, ok := o.UIDMap.Contains(c.UID); !ok {
+				return fmt.Errorf("Credential.UID %d is not mapped by UIDMap %q", c.UID, o.UIDMap.String())
+			}
+			if _, ok := o.GIDMap.Contains(c.GID); !ok {
+				return fmt.Errorf("Credential.GID %d is not mapped by GIDMap %q", c.GID, o.GIDMap.String())
+			}
+			if len(c.Groups) > 0 && s.setGroup == idmap.Deny {
+				return errors.New("Credential.Groups needs setgroups(2), which SetGroups denies in the new user namespace")
+			}
+		}
+		p.setUID, p.uid = true, uintptr(c.UID)
+		p.setGID, p.gid = true, uintptr(c.GID)
+		if !newUser || s.setGroup == idmap.Allow {
+			p.setGroups, p.groups = true, append([]uint32(nil), c.Groups...)
+		}
+		return nil
+	}
+	if !newUser {
+		return nil
+	}
+	pick := func(field string, m idmap.Map, own int) (uintptr, bool, error) {
+		if m == nil {
+			return 0, false, nil
+		}
+		if _, ok := m.Contains(0); ok {
+			return 0, true, nil
+		}
+		if in, ok := m.Inside(uint32(own)); ok {
+			return uintptr(in), true, nil
+		}
+		return 0, false, fmt.Errorf("%s %q maps neither 0 nor the caller's ID %d inside: set Credential", field, m.String(), own)
+	}
+	var err error
+	if p.uid, p.setUID, err = pick("UIDMap", o.UIDMap, os.Geteuid()); err != nil {
+		return err
+	}
+	if p.gid, p.setGID, err = pick("GIDMap", o.GIDMap, os.Getegid()); err != nil {
+		return err
+	}
+	p.setGroups = p.setGID && s.setGroup == idmap.Allow
+	return nil
+}
+
+// timeOffsetsText returns the text for /proc/PID/timens_offsets, or nil when
+// both offsets are zero.
+func timeOffsetsText(mono, boot time.Duration) []byte {
+	var b []byte
+	for _, c := range []struct {
+		name string
+		d    time.Duration
+	}{{"monotonic", mono}, {"boottime", boot}} {
+		if c.d == 0 {
+			continue
+		}
+		sec, nsec := c.d/time.Second, c.d%time.Second
+		if nsec < 0 {
+			sec, nsec = sec-1, nsec+time.Second
+		}
+		b = fmt.Appendf(b, "%s %d %d\n", c.name, int64(sec), int64(nsec))
+	}
+	return b
+}
+
+// cStrings returns a nil-terminated array of C strings.
+func cStrings(ss []string) (**byte, error) {
+	arr, err := syscall.SlicePtrFromStrings(ss)
+	if err != nil {
+		return nil, err
+	}
+	return &arr[0], nil
+}
+
+// files sets up the child's descriptors: stdio and ExtraFiles.
+func (s *spawn) files() error {
+	o := s.opts
+	var devNull *os.File
+	null := func() (int, error) {
+		if devNull == nil {
+			f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+			if err != nil {
+				return -1, err
+			}
+			devNull = f
+			s.closeAfterStart = append(s.closeAfterStart, f)
+		}
+		return int(devNull.Fd()), nil
+	}
+	fds := make([]int, 3+len(o.ExtraFiles))
+
+	// Standard input.
+	switch r := o.Stdin.(type) {
+	case nil:
+		fd, err := null()
+		if err != nil {
+			return err
+		}
+		fds[0] = fd
+	case *os.File:
+		fds[0] = int(r.Fd())
+		s.keepAlive = append(s.keepAlive, r)
+	default:
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		fds[0] = int(pr.Fd())
+		s.closeAfterStart = append(s.closeAfterStart, pr)
+		s.closeAfterWait = append(s.closeAfterWait, pw)
+		s.copiers = append(s.copiers, func() error {
+			_, err := io.Copy(pw, r)
+			if errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed) {
+				err = nil // the program stopped reading, as exec.Cmd treats it
+			}
+			if cerr := pw.Close(); err == nil && !errors.Is(cerr, os.ErrClosed) {
+				err = cerr
+			}
+			return err
+		})
+	}
+
+	// Standard output and error; one pipe when both are the same writer.
+	var shared *os.File
+	for i, w := range []io.Writer{o.Stdout, o.Stderr} {
+		switch w := w.(type) {
+		case nil:
+			fd, err := null()
+			if err != nil {
+				return err
+			}
+			fds[1+i] = fd
+		case *os.File:
+			fds[1+i] = int(w.Fd())
+			s.keepAlive = append(s.keepAlive, w)
+		default:
+			if i == 1 && shared != nil && sameWriter(o.Stdout, o.Stderr) {
+				fds[2] = int(shared.Fd())
+				continue
+			}
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			shared = pw
+			fds[1+i] = int(pw.Fd())
+			s.closeAfterStart = append(s.closeAfterStart, pw)
+			s.closeAfterWait = append(s.closeAfterWait, pr)
+			s.copiers = append(s.copiers, func() error {
+				_, err := io.Copy(w, pr)
+				pr.Close()
+				return err
+			})
+		}
+	}
+	for i, f := range o.ExtraFiles {
+		fds[3+i] = -1
+		if f != nil {
+			fds[3+i] = int(f.Fd())
+			s.keepAlive = append(s.keepAlive, f)
+		}
+	}
+	s.plan.fds = fds
+	return nil
+}
+
+// sameWriter reports whether a and b are the same comparable writer, without
+// panicking on writers that cannot be compared.
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() { recover() }()
+	return a == b
+}
+
+// closeParentEnds closes what Spawn opened when it fails.
+func (s *spawn) closeParentEnds() {
+	for _, c := range s.closeAfterStart {
+		c.Close()
+	}
+	for _, c := range s.closeAfterWait {
+		c.Close()
+	}
+	s.closeAfterStart, s.closeAfterWait = nil, nil
+}
+
+// start clones the child, writes its maps, releases it and waits until the
+// program runs or the child has reported a failure and been reaped.
+func (s *spawn) start() (*Process, error) {
+	p := &s.plan
+	needSync := s.uidMap != nil || s.gidMap != nil
+	var errPipe, syncPipe [2]int
+
+	syscall.ForkLock.Lock()
+	if err := unix.Pipe2(errPipe[:], unix.O_CLOEXEC); err != nil {
+		syscall.ForkLock.Unlock()
+		return nil, os.NewSyscallError("pipe2", err)
+	}
+	if needSync {
+		if err := unix.Pipe2(syncPipe[:], unix.O_CLOEXEC); err != nil {
+			syscall.ForkLock.Unlock()
+			unix.Close(errPipe[0])
+			unix.Close(errPipe[1])
+			return nil, os.NewSyscallError("pipe2", err)
+		}
+		p.syncFd = syncPipe[0]
+	}
+	p.errFd = errPipe[1]
+	p.nextFd = max(len(p.fds), errPipe[1]+1, syncPipe[0]+1)
+	for _, fd := range p.fds {
+		p.nextFd = max(p.nextFd, fd+1)
+	}
+	pid, errno := forkExec(p)
+	syscall.ForkLock.Unlock()
+	runtime.KeepAlive(s.keepAlive)
+	runtime.KeepAlive(p)
+
+	unix.Close(errPipe[1])
+	if needSync {
+		unix.Close(syncPipe[0])
+	}
+	defer unix.Close(errPipe[0])
+	if errno != 0 {
+		if needSync {
+			unix.Close(syncPipe[1])
+		}
+		return nil, os.NewSyscallError("clone", errno)
+	}
+	for _, c := range s.closeAfterStart {
+		c.Close()
+	}
+	s.closeAfterStart = nil
+
+	if needSync {
+		err := idmap.Write(pid, s.uidMap, s.gidMap, s.setGroup)
+		if err == nil {
+			_, err = unix.Write(syncPipe[1], []byte{0})
+			if err != nil {
+				err = os.NewSyscallError("write to child", err)
+			}
+		}
+		unix.Close(syncPipe[1])
+		if err != nil {
+			killAndReap(pid)
+			return nil, err
+		}
+	}
+
+	if err := readChildReport(errPipe[0], p.report[:]); err != nil {
+		reap(pid)
+		return nil, s.childError(err)
+	}
+	if p.unshareTime {
+		if err := checkTimeEntered(pid); err != nil {
+			killAndReap(pid)
+			return nil, err
+		}
+	}
+	return s.newProcess(pid)
+}
+
+// readChildReport reads the child's report: nil on end-of-file (the program
+// runs), a *ChildError for a step that failed.
+func readChildReport(fd int, report []uint32) error {
+	buf := make([]byte, 8)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return os.NewSyscallError("read from child", err)
+		}
+		switch n {
+		case 0:
+			return nil
+		case len(buf):
+			report[0] = *(*uint32)(unsafe.Pointer(&buf[0]))
+			report[1] = *(*uint32)(unsafe.Pointer(&buf[4]))
+			return &ChildError{Err: syscall.Errno(report[1])}
+		}
+		return fmt.Errorf("short report from child: %d bytes", n)
+	}
+}
+
+// childError names the step of a *ChildError from the plan's report.
+func (s *spawn) childError(err error) error {
+	var ce *ChildError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	o := s.opts
+	ce.Step = map[uint32]string{
+		stepPdeathsig:     "prctl PR_SET_PDEATHSIG",
+		stepMountPrivate:  "make / private (mount MS_REC|MS_PRIVATE)",
+		stepMountProc:     "mount /proc",
+		stepSethostname:   fmt.Sprintf("sethostname %q", o.Hostname),
+		stepSetdomainname: fmt.Sprintf("setdomainname %q", o.Domainname),
+		stepUnshareTime:   "unshare time namespace",
+		stepOpenTimens:    "open /proc/self/timens_offsets",
+		stepWriteTimens:   fmt.Sprintf("write /proc/self/timens_offsets %q", s.plan.timeOffsets),
+		stepSetgroups:     "setgroups",
+		stepSetgid:        fmt.Sprintf("setresgid %d", s.plan.gid),
+		stepSetuid:        fmt.Sprintf("setresuid %d", s.plan.uid),
+		stepChdir:         fmt.Sprintf("chdir %s", o.Dir),
+		stepDupFd:         "set up file descriptors",
+		stepExec:          "execve",
+	}[s.plan.report[0]]
+	if ce.Step == "" {
+		ce.Step = fmt.Sprintf("step %d", s.plan.report[0])
+	}
+	return ce
+}
+
+// checkTimeEntered fails unless execve moved the child into the time
+// namespace it unshared: kernels before that change leave it outside.
+func checkTimeEntered(pid int) error {
+	own, err := procfs.Lookup(os.Getpid(), Time)
+	if err != nil {
+		return err
+	}
+	child, err := procfs.Lookup(pid, Time)
+	if err != nil {
+		return err
+	}
+	if child == own {
+		return &procfs.NotSupportedError{Feature: "entering a new time namespace at execve"}
+	}
+	return nil
+}
+
+func killAndReap(pid int) {
+	unix.Kill(pid, unix.SIGKILL)
+	reap(pid)
+}
+
+func reap(pid int) {
+	for {
+		_, err := unix.Wait4(pid, nil, 0, nil)
+		if err != unix.EINTR {
+			return
+		}
+	}
+}
