@@ -1,0 +1,73 @@
+// Package namespace starts processes in new Linux namespaces, from pure Go.
+//
+// Spawn is the entry point: it starts a program the way exec.Cmd does, with
+// arguments, environment, working directory and standard files, and creates
+// the namespaces in Options.New for it, setting them up before the program
+// runs: ID maps for a new user namespace, host and domain names for a new UTS
+// namespace, a fresh /proc for new mount and PID namespaces, clock offsets for
+// a new time namespace, and the credentials the program runs as.
+//
+//	p, err := namespace.Spawn(namespace.Options{
+//		Path:     "/bin/sh",
+//		Args:     []string{"sh", "-c", "hostname"},
+//		New:      namespace.User | namespace.UTS,
+//		UIDMap:   idmap.Map{{Inside: 0, Outside: uint32(os.Getuid()), Count: 1}},
+//		GIDMap:   idmap.Map{{Inside: 0, Outside: uint32(os.Getgid()), Count: 1}},
+//		Hostname: "container",
+//		Stdout:   os.Stdout,
+//	})
+//	if err != nil { ... }
+//	state, err := p.Wait()
+//
+// # What Go can and cannot do with namespaces
+//
+// Namespaces belong to OS threads, and a Go program always runs several. The
+// kernel refuses some changes to a multithreaded process: entering or
+// creating a user namespace (EINVAL), entering a time namespace (EUSERS),
+// entering a mount namespace without first leaving the file system state the
+// threads share. PID and time namespaces apply only to the children a thread
+// creates. So the calling process is never moved: Spawn clones a child, which
+// is single-threaded, and the child does all of it between clone(2) and
+// execve(2).
+//
+// That child is a copy of the Go process in which only one thread exists. It
+// runs no Go code that could allocate, lock, grow its stack or call into the
+// race detector: only raw system calls in functions marked go:nosplit,
+// reading a plan the parent prepared before the clone. This is how os/exec
+// starts programs too, and it is why Spawn needs no cgo, no re-execution of
+// the caller's binary and no init hook: it works with CGO_ENABLED=0 and under
+// -race.
+//
+// # Order of the child's steps
+//
+//  1. clone(2) with the CLONE_NEW* flags of Options.New (all but Time).
+//  2. With a new user namespace and maps: wait until the parent has written
+//     setgroups, gid_map and uid_map, which grant the child its privileges
+//     inside. Until then it runs nothing that needs them.
+//  3. With a new mount namespace: make every mount private (MS_REC|
+//     MS_PRIVATE), as unshare(1) does, so that nothing mounted inside reaches
+//     the caller's namespace; with MountProc, mount a new proc on /proc.
+//  4. Set the host and domain names.
+//  5. With a new time namespace: unshare(CLONE_NEWTIME) and write the clock
+//     offsets; execve moves the program into it (a kernel without that step
+//     is reported as ErrNotSupported, and the program is killed).
+//  6. Change credentials (groups, gid, uid), set the parent-death signal,
+//     change directory, arrange file descriptors, execve.
+//
+// # Privileges
+//
+// Root may create every kind and write any valid maps. An unprivileged caller
+// must create a user namespace together with the others (New includes User)
+// and may map only its own user and group ID; its gid map needs setgroups
+// denied, which the zero value of Options.SetGroups does. Creating other
+// kinds without a user namespace fails with EPERM.
+//
+// # Errors
+//
+// Every error from Spawn starts with "spawn PATH:" and says what failed. An
+// invalid option is reported before any clone. A failure in the child is a
+// *ChildError naming the step ("child execve: no such file or directory"),
+// returned after the child was reaped. Errors wrap the errno, so errors.Is
+// works with os.ErrNotExist, os.ErrPermission, or a syscall.Errno, and a kind
+// or feature the kernel lacks matches ErrNotSupported.
+package namespace
