@@ -1,0 +1,444 @@
+package procfs
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// Namespace is one namespace on the host as List finds it, with the columns of
+// util-linux lsns and the hierarchy of ioctl_ns(2).
+type Namespace struct {
+	Kind  Kind
+	ID    ID
+	Procs int // processes in it; 0 when only an open file or a bind mount holds it
+	PID   int // the lowest PID in it; 0 when Procs is 0
+	// UID owns /proc/PID (the process's effective user ID, as lsns shows it);
+	// -1 when Procs is 0.
+	UID int
+	// Command is the command line of PID, arguments joined by spaces, or the
+	// thread name of a kernel thread; empty when Procs is 0.
+	Command string
+	// Path opens the namespace: /proc/PID/ns/KIND, a bind mount of its nsfs
+	// file, or /proc/PID/fd/N of a descriptor that holds it.
+	Path string
+
+	// Hierarchy is the owner and parent, from ioctl_ns(2).
+	Hierarchy
+	// HierarchyErr says why Hierarchy is empty or partial: an error matching
+	// ErrNotSupported on a kernel without the ioctl, or the error opening
+	// Path. It never fails the list.
+	HierarchyErr error
+}
+
+// ListOption narrows what List returns or asks it for more.
+type ListOption func(*listOptions)
+
+type listOptions struct {
+	kinds     Kind
+	pid       int
+	hierarchy bool
+}
+
+// OfKind keeps the namespaces of the kinds in k.
+func OfKind(k Kind) ListOption { return func(o *listOptions) { o.kinds &= k } }
+
+// OfPID keeps the namespaces that process pid is in, as lsns -p does; their
+// Procs still count every process in them.
+func OfPID(pid int) ListOption { return func(o *listOptions) { o.pid = pid } }
+
+// WithHierarchy fills each Namespace's Hierarchy (owner, parent, owner UID)
+// from ioctl_ns(2), at the cost of an open and up to three ioctls per
+// namespace. Without it those fields are zero and OwnerUID is -1.
+func WithHierarchy() ListOption { return func(o *listOptions) { o.hierarchy = true } }
+
+type nsKey struct {
+	kind Kind
+	ino  uint64
+}
+
+// List returns every namespace on the host that the caller can see, like
+// util-linux lsns: those that processes are in (read from /proc/PID/ns), and
+// those that only a bind mount in the caller's mount namespace (an nsfs entry
+// in /proc/self/mountinfo) or an open descriptor (/proc/PID/fd) holds, with
+// Procs 0. Processes that exit during the scan, or that the caller may not
+// inspect, are skipped. The result is sorted by inode number, then kind.
+//
+// Options narrow the result or add to it: List(OfKind(Net), OfPID(42)),
+// List(WithHierarchy()). The scan runs on GOMAXPROCS goroutines.
+func List(opts ...ListOption) ([]Namespace, error) {
+	o := listOptions{kinds: All}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	kinds := o.kinds & Supported()
+	var want map[nsKey]bool
+	if o.pid != 0 {
+		own, err := Namespaces(o.pid)
+		if err != nil {
+			return nil, err
+		}
+		want = make(map[nsKey]bool, len(own))
+		for k, id := range own {
+			want[nsKey{k, id.Ino}] = true
+		}
+	}
+	pids, err := allPIDs()
+	if err != nil {
+		return nil, err
+	}
+	found := scanAll(pids, kinds)
+	addHeldByMounts(found, kinds)
+
+	out := make([]Namespace, 0, len(found))
+	for key, ns := range found {
+		if want == nil || want[key] {
+			out = append(out, *ns)
+		}
+	}
+	if o.hierarchy {
+		parallel(len(out), func(i int) {
+			out[i].Hierarchy, out[i].HierarchyErr = hierarchyOf(out[i].Path, out[i].Kind)
+		})
+	} else {
+		for i := range out {
+			out[i].OwnerUID = -1
+		}
+	}
+	slices.SortFunc(out, func(a, b Namespace) int {
+		return cmp.Or(cmp.Compare(a.ID.Ino, b.ID.Ino), cmp.Compare(a.Kind, b.Kind))
+	})
+	return out, nil
+}
+
+// parallel calls fn(0) ... fn(n-1) on GOMAXPROCS goroutines.
+func parallel(n int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(n, 1)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// scanAll reads the namespaces and namespace descriptors of every process,
+// in chunks of PIDs on GOMAXPROCS goroutines, and merges what they found.
+func scanAll(pids []int, kinds Kind) map[nsKey]*Namespace {
+	const chunk = 64
+	chunks := (len(pids) + chunk - 1) / chunk
+	results := make([]*scanner, chunks)
+	parallel(chunks, func(i int) {
+		sc := newScanner(kinds)
+		for _, pid := range pids[i*chunk : min((i+1)*chunk, len(pids))] {
+			sc.scan(pid)
+		}
+		results[i] = sc
+	})
+	found := make(map[nsKey]*Namespace, 64)
+	held := map[nsKey]*Namespace{}
+	for _, sc := range results {
+		for key, ns := range sc.found {
+			if have := found[key]; have != nil {
+				have.Procs += ns.Procs
+				if ns.PID < have.PID {
+					have.PID, have.UID, have.Command, have.Path = ns.PID, ns.UID, ns.Command, ns.Path
+				}
+			} else {
+				found[key] = ns
+			}
+		}
+		for key, ns := range sc.held {
+			if held[key] == nil {
+				held[key] = ns
+			}
+		}
+	}
+	for key, ns := range held {
+		if found[key] == nil {
+			found[key] = ns
+		}
+	}
+	return found
+}
+
+// scanner reads processes for List with as few system calls as it can: one
+// directory descriptor per process, readlink(2) for the namespace links
+// (which costs a fraction of stat(2)), and stat only for a namespace it has
+// not seen before.
+type scanner struct {
+	kinds Kind
+	found map[nsKey]*Namespace // namespaces with processes
+	held  map[nsKey]*Namespace // namespaces open as descriptors
+	path  []byte
+	link  []byte
+	dents []byte
+	names []string
+}
+
+func newScanner(kinds Kind) *scanner {
+	return &scanner{
+		kinds: kinds, found: map[nsKey]*Namespace{}, held: map[nsKey]*Namespace{},
+		path: make([]byte, 0, 64), link: make([]byte, 128), dents: make([]byte, 8192),
+	}
+}
+
+func (sc *scanner) scan(pid int) {
+	sc.path = strconv.AppendInt(append(sc.path[:0], "/proc/"...), int64(pid), 10)
+	dir, err := unix.Open(string(sc.path), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return // gone
+	}
+	defer unix.Close(dir)
+	var info *procInfo
+	for k := range sc.kinds.Each() {
+		name := "ns/" + k.String()
+		n, err := unix.Readlinkat(dir, name, sc.link)
+		if err != nil {
+			continue // not ours to read, or gone
+		}
+		lk, ino, err := ParseLink(string(sc.link[:n]))
+		if err != nil || lk != k {
+			continue
+		}
+		key := nsKey{k, ino}
+		ns := sc.found[key]
+		if ns == nil {
+			var st unix.Stat_t
+			if unix.Fstatat(dir, name, &st, 0) != nil || st.Ino != ino {
+				continue // the process changed namespace or exited meanwhile
+			}
+			ns = &Namespace{Kind: k, ID: ID{Dev: st.Dev, Ino: ino}, PID: pid + 1}
+			sc.found[key] = ns
+		}
+		ns.Procs++
+		if pid < ns.PID {
+			if info == nil {
+				i := readProcInfo(dir)
+				info = &i
+			}
+			ns.PID, ns.UID, ns.Command = pid, info.uid, info.command
+			ns.Path = string(sc.path) + "/" + name
+		}
+	}
+	sc.scanFiles(dir)
+}
+
+// scanFiles records the namespaces that the process's descriptors hold.
+func (sc *scanner) scanFiles(dir int) {
+	fdDir, err := unix.Openat(dir, "fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fdDir)
+	sc.names = sc.names[:0]
+	for {
+		n, err := unix.Getdents(fdDir, sc.dents)
+		if err != nil || n <= 0 {
+			break
+		}
+		_, _, sc.names = unix.ParseDirent(sc.dents[:n], -1, sc.names)
+	}
+	for _, name := range sc.names {
+		n, err := unix.Readlinkat(fdDir, name, sc.link)
+		// Namespaces read "KIND:[INODE]"; files start with '/', and sockets,
+		// pipes and anonymous inodes name no namespace kind.
+		if err != nil || n == 0 || sc.link[0] == '/' || sc.link[n-1] != ']' {
+			continue
+		}
+		k, ino, err := ParseLink(string(sc.link[:n]))
+		if err != nil || !sc.kinds.Has(k) || sc.held[nsKey{k, ino}] != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Fstatat(fdDir, name, &st, 0) != nil || st.Ino != ino {
+			continue
+		}
+		sc.held[nsKey{k, ino}] = &Namespace{Kind: k, ID: ID{Dev: st.Dev, Ino: ino}, UID: -1,
+			Path: string(sc.path) + "/fd/" + name}
+	}
+}
+
+// allPIDs lists the numeric entries of /proc.
+func allPIDs() ([]int, error) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]int, 0, len(names))
+	for _, n := range names {
+		if n[0] >= '1' && n[0] <= '9' {
+			if pid, err := strconv.Atoi(n); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	slices.Sort(pids)
+	return pids, nil
+}
+
+type procInfo struct {
+	uid     int
+	command string
+}
+
+// readProcInfo reads the columns lsns shows for the process whose /proc/PID
+// directory is open at dir: the owner of that directory, and the command line
+// (the thread name for kernel threads, which have none).
+func readProcInfo(dir int) procInfo {
+	info := procInfo{uid: -1}
+	var st unix.Stat_t
+	if unix.Fstat(dir, &st) == nil {
+		info.uid = int(st.Uid)
+	}
+	if b := readSmall(dir, "cmdline"); len(b) > 0 {
+		info.command = string(bytes.ReplaceAll(bytes.TrimRight(b, "\x00"), []byte{0}, []byte{' '}))
+	} else {
+		info.command = string(bytes.TrimSuffix(readSmall(dir, "comm"), []byte{'\n'}))
+	}
+	return info
+}
+
+// readSmall reads up to 4 KiB of a file in the directory open at dir.
+func readSmall(dir int, name string) []byte {
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 4096)
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		return nil
+	}
+	return buf[:n]
+}
+
+func hierarchyOf(path string, kind Kind) (Hierarchy, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return Hierarchy{OwnerUID: -1}, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	return ReadHierarchy(fd, kind)
+}
+
+// addHeldByMounts adds the namespaces bound to paths in the caller's mount
+// namespace (nsfs entries of /proc/self/mountinfo) that no process is in.
+func addHeldByMounts(found map[nsKey]*Namespace, kinds Kind) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		root, point, fstype, ok := parseMountinfoLine(sc.Text())
+		if !ok || fstype != "nsfs" {
+			continue
+		}
+		k, ino, err := ParseLink(root)
+		if err != nil || !kinds.Has(k) || found[nsKey{k, ino}] != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Stat(point, &st) != nil || st.Ino != ino {
+			continue
+		}
+		found[nsKey{k, ino}] = &Namespace{Kind: k, ID: ID{Dev: st.Dev, Ino: ino}, Path: point}
+	}
+}
+
+// parseMountinfoLine returns the root, mount point and file system type of a
+// line of /proc/PID/mountinfo (proc(5)).
+func parseMountinfoLine(line string) (root, point, fstype string, ok bool) {
+	pre, post, ok := strings.Cut(line, " - ")
+	if !ok {
+		return "", "", "", false
+	}
+	f := strings.Fields(pre)
+	g := strings.Fields(post)
+	if len(f) < 5 || len(g) < 1 {
+		return "", "", "", false
+	}
+	return unescapeOctal(f[3]), unescapeOctal(f[4]), g[0], true
+}
+
+// unescapeOctal undoes the \NNN escapes of mountinfo fields.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// UserNode is a user namespace in the tree that UserTree builds.
+type UserNode struct {
+	Namespace             // the user namespace
+	Owned     []Namespace // the namespaces of other kinds that it owns
+	Children  []*UserNode // the user namespaces whose parent it is
+}
+
+// UserTree arranges the namespaces of a List result as a tree of user
+// namespaces, each with the namespaces it owns. The roots are the user
+// namespaces whose parent is not in the list (the initial one, or the
+// caller's own when it is not initial). Namespaces whose owner is unknown or
+// not in the list are left out.
+func UserTree(list []Namespace) []*UserNode {
+	nodes := map[ID]*UserNode{}
+	for _, ns := range list {
+		if ns.Kind == User {
+			nodes[ns.ID] = &UserNode{Namespace: ns}
+		}
+	}
+	var roots []*UserNode
+	for _, ns := range list {
+		if ns.Kind == User {
+			if p := nodes[ns.Parent]; p != nil && ns.Parent != (ID{}) {
+				p.Children = append(p.Children, nodes[ns.ID])
+			} else {
+				roots = append(roots, nodes[ns.ID])
+			}
+			continue
+		}
+		if o := nodes[ns.Owner]; o != nil {
+			o.Owned = append(o.Owned, ns)
+		}
+	}
+	return roots
+}
+
+// String returns the namespace as lsns shows it: NS TYPE NPROCS PID UID
+// COMMAND.
+func (ns Namespace) String() string {
+	return fmt.Sprintf("%d %s %d %d %d %s", ns.ID.Ino, ns.Kind, ns.Procs, ns.PID, ns.UID, ns.Command)
+}

@@ -1,0 +1,244 @@
+package procfs_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/nsgo/nsgo/idmap"
+	"github.com/nsgo/nsgo/namespace"
+	"github.com/nsgo/nsgo/procfs"
+)
+
+type row struct {
+	NS     uint64 `json:"ns"`
+	Type   string `json:"type"`
+	NProcs int    `json:"nprocs"`
+	PID    int    `json:"pid"`
+}
+
+func listRows(t *testing.T) map[row]bool {
+	t.Helper()
+	list, err := procfs.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[row]bool{}
+	for _, ns := range list {
+		if ns.Procs > 0 {
+			rows[row{ns.ID.Ino, ns.Kind.String(), ns.Procs, ns.PID}] = true
+		}
+	}
+	return rows
+}
+
+// TestListMatchesLsns compares List with util-linux lsns -J at the same
+// moment. Processes come and go while other tests run, so only the rows that
+// List returned both before and after lsns are compared, and most must be.
+func TestListMatchesLsns(t *testing.T) {
+	if _, err := exec.LookPath("lsns"); err != nil {
+		t.Skip("util-linux lsns not installed:", err)
+	}
+	spawnSleeper(t, procfs.UTS|procfs.Net|procfs.IPC)
+	// Other tests start and end processes meanwhile: try until List gives
+	// mostly the same rows before and after lsns.
+	var before, after map[row]bool
+	var out []byte
+	for attempt := 0; ; attempt++ {
+		before = listRows(t)
+		var err error
+		out, err = exec.Command("lsns", "-J", "-o", "NS,TYPE,NPROCS,PID").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		after = listRows(t)
+		stable := 0
+		for r := range before {
+			if after[r] {
+				stable++
+			}
+		}
+		if stable >= len(before)*9/10 {
+			break
+		}
+		if attempt == 200 {
+			t.Fatalf("the process table never held still for the comparison: %d of %d rows stable", stable, len(before))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var doc struct{ Namespaces []row }
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	theirs := map[row]bool{}
+	for _, r := range doc.Namespaces {
+		theirs[r] = true
+	}
+	// lsns counts itself in the namespaces it shares with this process.
+	self, err := procfs.Namespaces(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := map[uint64]bool{}
+	for _, id := range self {
+		shared[id.Ino] = true
+	}
+	stable, missing := 0, 0
+	for r := range before {
+		if !after[r] {
+			continue
+		}
+		stable++
+		want := r
+		if shared[r.NS] {
+			want.NProcs++
+		}
+		if !theirs[want] {
+			missing++
+			t.Errorf("List has %+v, lsns has not %+v", r, want)
+		}
+	}
+	if stable < 8 {
+		t.Fatalf("only %d rows compared", stable)
+	}
+	t.Logf("%d rows compared with lsns -J, %d differ", stable, missing)
+}
+
+// spawnSleeper starts sleep in new namespaces of kinds (with a user namespace
+// when unprivileged) and stops it when the test ends.
+func spawnSleeper(t *testing.T, kinds procfs.Kind) *namespace.Process {
+	t.Helper()
+	opts := namespace.Options{Path: "/bin/sleep", Args: []string{"sleep", "60"}, New: kinds}
+	if os.Getuid() != 0 {
+		opts.New |= procfs.User
+	}
+	if opts.New.Has(procfs.User) {
+		opts.UIDMap = idmap.Map{{Inside: 0, Outside: uint32(os.Getuid()), Count: 1}}
+	}
+	p, err := namespace.Spawn(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Kill(); p.Wait() })
+	return p
+}
+
+func TestListFilters(t *testing.T) {
+	p := spawnSleeper(t, procfs.UTS|procfs.Net)
+	own, err := procfs.Namespaces(p.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := procfs.List(procfs.OfPID(p.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != len(own) {
+		t.Fatalf("OfPID(%d) gave %d namespaces, the process is in %d", p.Pid, len(list), len(own))
+	}
+	for _, ns := range list {
+		if own[ns.Kind] != ns.ID {
+			t.Errorf("OfPID: %s %v is not the process's %v", ns.Kind, ns.ID, own[ns.Kind])
+		}
+		if ns.Kind == procfs.Net {
+			if ns.Procs != 1 || ns.PID != p.Pid || ns.Command != "sleep 60" || ns.UID != os.Getuid() {
+				t.Errorf("its new net namespace: %+v", ns)
+			}
+		}
+		if ns.Kind == procfs.Mount && ns.Procs < 2 {
+			t.Errorf("the shared mnt namespace counts %d processes", ns.Procs)
+		}
+	}
+	nets, err := procfs.List(procfs.OfKind(procfs.Net))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for _, ns := range nets {
+		if ns.Kind != procfs.Net {
+			t.Errorf("OfKind(Net) gave a %s namespace", ns.Kind)
+		}
+		seen = seen || ns.ID == own[procfs.Net]
+	}
+	if !seen {
+		t.Error("OfKind(Net) misses the sleeper's net namespace")
+	}
+}
+
+// TestListHeldByFile keeps a namespace alive by a descriptor only: List must
+// still show it, with no process.
+func TestListHeldByFile(t *testing.T) {
+	p := spawnSleeper(t, procfs.Net)
+	id, err := procfs.Lookup(p.Pid, procfs.Net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", p.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p.Kill()
+	p.Wait()
+	list, err := procfs.List(procfs.OfKind(procfs.Net))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range list {
+		if ns.ID == id {
+			if ns.Procs != 0 || ns.PID != 0 || ns.Path == "" {
+				t.Errorf("held only by a descriptor: %+v", ns)
+			}
+			if got, err := procfs.Stat(ns.Path); err != nil || got != id {
+				t.Errorf("Path %s opens %v, %v; want %v", ns.Path, got, err, id)
+			}
+			return
+		}
+	}
+	t.Errorf("net namespace %v held by fd %d is not listed", id, f.Fd())
+}
+
+func TestUserTree(t *testing.T) {
+	p := spawnSleeper(t, procfs.User|procfs.UTS)
+	child, err := procfs.Namespaces(p.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := procfs.List(procfs.WithHierarchy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var find func(nodes []*procfs.UserNode) *procfs.UserNode
+	find = func(nodes []*procfs.UserNode) *procfs.UserNode {
+		for _, n := range nodes {
+			if n.ID == child[procfs.User] {
+				return n
+			}
+			if f := find(n.Children); f != nil {
+				return f
+			}
+		}
+		return nil
+	}
+	node := find(procfs.UserTree(list))
+	if node == nil {
+		t.Fatalf("the sleeper's user namespace %v is not in the tree", child[procfs.User])
+	}
+	if node.OwnerUID != os.Getuid() || node.HierarchyErr != nil {
+		t.Errorf("owner uid %d (%v), want %d", node.OwnerUID, node.HierarchyErr, os.Getuid())
+	}
+	self, _ := procfs.Namespaces(os.Getpid())
+	if node.Parent != self[procfs.User] {
+		t.Errorf("parent %v, want our user namespace %v", node.Parent, self[procfs.User])
+	}
+	owned := false
+	for _, ns := range node.Owned {
+		owned = owned || ns.ID == child[procfs.UTS]
+	}
+	if !owned {
+		t.Errorf("the new user namespace does not own the new uts namespace %v: %+v", child[procfs.UTS], node.Owned)
+	}
+}
