@@ -36,7 +36,7 @@ type Hierarchy struct {
 // namespace is left zero.
 func ReadHierarchy(fd int, kind Kind) (Hierarchy, error) {
 	h := Hierarchy{OwnerUID: -1}
-	owner, err := relative(fd, nsGetUserns)
+	owner, err := relative(fd, nsGetUserns, "NS_GET_USERNS")
 	switch {
 	case err == nil:
 		h.Owner = owner
@@ -46,7 +46,7 @@ func ReadHierarchy(fd int, kind Kind) (Hierarchy, error) {
 		return h, err
 	}
 	if kind == User || kind == PID {
-		parent, err := relative(fd, nsGetParent)
+		parent, err := relative(fd, nsGetParent, "NS_GET_PARENT")
 		if err == nil {
 			h.Parent = parent
 		} else if !errors.Is(err, unix.EPERM) {
@@ -65,11 +65,7 @@ func ReadHierarchy(fd int, kind Kind) (Hierarchy, error) {
 
 // relative runs NS_GET_USERNS or NS_GET_PARENT on fd and returns the ID of the
 // namespace it opens.
-func relative(fd int, req uintptr) (ID, error) {
-	name := "NS_GET_USERNS"
-	if req == nsGetParent {
-		name = "NS_GET_PARENT"
-	}
+func relative(fd int, req uintptr, name string) (ID, error) {
 	r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, 0)
 	if e != 0 {
 		return ID{}, ioctlError(name, "4.9", e)

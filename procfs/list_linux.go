@@ -149,27 +149,26 @@ func scanAll(pids []int, kinds Kind) map[nsKey]*Namespace {
 		results[i] = sc
 	})
 	found := make(map[nsKey]*Namespace, 64)
-	held := map[nsKey]*Namespace{}
 	for _, sc := range results {
 		for key, ns := range sc.found {
-			if have := found[key]; have != nil {
-				have.Procs += ns.Procs
-				if ns.PID < have.PID {
-					have.PID, have.UID, have.Command, have.Path = ns.PID, ns.UID, ns.Command, ns.Path
-				}
-			} else {
+			have := found[key]
+			switch {
+			case have == nil:
 				found[key] = ns
-			}
-		}
-		for key, ns := range sc.held {
-			if held[key] == nil {
-				held[key] = ns
+			case ns.PID < have.PID:
+				ns.Procs += have.Procs
+				found[key] = ns
+			default:
+				have.Procs += ns.Procs
 			}
 		}
 	}
-	for key, ns := range held {
-		if found[key] == nil {
-			found[key] = ns
+	// A descriptor's namespace is listed as held only if no process is in it.
+	for _, sc := range results {
+		for key, ns := range sc.held {
+			if found[key] == nil {
+				found[key] = ns
+			}
 		}
 	}
 	return found
@@ -205,7 +204,7 @@ func (sc *scanner) scan(pid int) {
 	defer unix.Close(dir)
 	var info *procInfo
 	for k := range sc.kinds.Each() {
-		name := "ns/" + k.String()
+		name := nsLinkName[k]
 		n, err := unix.Readlinkat(dir, name, sc.link)
 		if err != nil {
 			continue // not ours to read, or gone
@@ -215,23 +214,24 @@ func (sc *scanner) scan(pid int) {
 			continue
 		}
 		key := nsKey{k, ino}
-		ns := sc.found[key]
-		if ns == nil {
-			var st unix.Stat_t
-			if unix.Fstatat(dir, name, &st, 0) != nil || st.Ino != ino {
-				continue // the process changed namespace or exited meanwhile
-			}
-			ns = &Namespace{Kind: k, ID: ID{Dev: st.Dev, Ino: ino}, PID: pid + 1}
-			sc.found[key] = ns
+		if ns := sc.found[key]; ns != nil {
+			ns.Procs++
+			continue
 		}
-		ns.Procs++
-		if pid < ns.PID {
-			if info == nil {
-				i := readProcInfo(dir)
-				info = &i
-			}
-			ns.PID, ns.UID, ns.Command = pid, info.uid, info.command
-			ns.Path = string(sc.path) + "/" + name
+		// PIDs ascend within a scanner, so the first process seen in a
+		// namespace is its lowest: the one whose columns lsns shows.
+		var st unix.Stat_t
+		if unix.Fstatat(dir, name, &st, 0) != nil || st.Ino != ino {
+			continue // the process changed namespace or exited meanwhile
+		}
+		if info == nil {
+			i := readProcInfo(dir)
+			info = &i
+		}
+		sc.found[key] = &Namespace{
+			Kind: k, ID: ID{Dev: st.Dev, Ino: ino}, Procs: 1,
+			PID: pid, UID: info.uid, Command: info.command,
+			Path: string(sc.path) + "/" + name,
 		}
 	}
 	sc.scanFiles(dir)
@@ -264,13 +264,25 @@ func (sc *scanner) scanFiles(dir int) {
 			continue
 		}
 		var st unix.Stat_t
-		if unix.Fstatat(fdDir, name, &st, 0) != nil || st.Ino != ino {
-			continue
+		if unix.Fstatat(fdDir, name, &st, 0) == nil && st.Ino == ino {
+			sc.held[nsKey{k, ino}] = held(k, st.Dev, ino, string(sc.path)+"/fd/"+name)
 		}
-		sc.held[nsKey{k, ino}] = &Namespace{Kind: k, ID: ID{Dev: st.Dev, Ino: ino}, UID: -1,
-			Path: string(sc.path) + "/fd/" + name}
 	}
 }
+
+// held returns a namespace that no process is in, which path holds open.
+func held(k Kind, dev, ino uint64, path string) *Namespace {
+	return &Namespace{Kind: k, ID: ID{Dev: dev, Ino: ino}, UID: -1, Path: path}
+}
+
+// nsLinkName is the path of each kind's link relative to /proc/PID.
+var nsLinkName = func() map[Kind]string {
+	m := make(map[Kind]string, len(kinds))
+	for _, e := range kinds {
+		m[e.kind] = "ns/" + e.name
+	}
+	return m
+}()
 
 // allPIDs lists the numeric entries of /proc.
 func allPIDs() ([]int, error) {
@@ -360,10 +372,9 @@ func addHeldByMounts(found map[nsKey]*Namespace, kinds Kind) {
 			continue
 		}
 		var st unix.Stat_t
-		if unix.Stat(point, &st) != nil || st.Ino != ino {
-			continue
+		if unix.Stat(point, &st) == nil && st.Ino == ino {
+			found[nsKey{k, ino}] = held(k, st.Dev, ino, point)
 		}
-		found[nsKey{k, ino}] = &Namespace{Kind: k, ID: ID{Dev: st.Dev, Ino: ino}, Path: point}
 	}
 }
 

@@ -189,7 +189,7 @@ func TestListHeldByFile(t *testing.T) {
 	}
 	for _, ns := range list {
 		if ns.ID == id {
-			if ns.Procs != 0 || ns.PID != 0 || ns.Path == "" {
+			if ns.Procs != 0 || ns.PID != 0 || ns.UID != -1 || ns.Path == "" {
 				t.Errorf("held only by a descriptor: %+v", ns)
 			}
 			if got, err := procfs.Stat(ns.Path); err != nil || got != id {
