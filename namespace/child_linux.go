@@ -53,7 +53,8 @@ const (
 )
 
 // childPlan is everything the child needs, prepared by the parent. The child
-// reads it and writes only the scalar fields report and syncByte.
+// reads it and writes only the scalar fields report and syncByte, in its own
+// copy of the memory.
 type childPlan struct {
 	cloneFlags uintptr
 	path       *byte

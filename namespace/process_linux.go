@@ -15,8 +15,8 @@ type Process struct {
 	Pid int
 
 	proc           *os.Process
-	copiers        []func() error
-	copyErrs       chan error
+	copiers        int        // goroutines copying stdio
+	copyErrs       chan error // one result from each
 	closeAfterWait []io.Closer
 	waitOnce       sync.Once
 	state          *os.ProcessState
@@ -29,8 +29,7 @@ func (s *spawn) newProcess(pid int) (*Process, error) {
 		killAndReap(pid)
 		return nil, err
 	}
-	p := &Process{Pid: pid, proc: proc, copyErrs: make(chan error, len(s.copiers)), closeAfterWait: s.closeAfterWait}
-	p.copiers = s.copiers
+	p := &Process{Pid: pid, proc: proc, copiers: len(s.copiers), copyErrs: make(chan error, len(s.copiers)), closeAfterWait: s.closeAfterWait}
 	for _, c := range s.copiers {
 		go func() { p.copyErrs <- c() }()
 	}

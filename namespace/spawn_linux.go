@@ -437,9 +437,9 @@ func (s *spawn) start() (*Process, error) {
 		}
 	}
 
-	if err := readChildReport(errPipe[0], p.report[:]); err != nil {
+	if err := s.readChildReport(errPipe[0]); err != nil {
 		reap(pid)
-		return nil, s.childError(err)
+		return nil, err
 	}
 	if p.unshareTime {
 		if err := checkTimeEntered(pid); err != nil {
@@ -452,8 +452,9 @@ func (s *spawn) start() (*Process, error) {
 
 // readChildReport reads the child's report: nil on end-of-file (the program
 // runs), a *ChildError for a step that failed.
-func readChildReport(fd int, report []uint32) error {
-	buf := make([]byte, 8)
+func (s *spawn) readChildReport(fd int) error {
+	var report [2]uint32 // step, errno: what childFail writes
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&report)), unsafe.Sizeof(report))
 	for {
 		n, err := unix.Read(fd, buf)
 		if err == unix.EINTR {
@@ -466,41 +467,46 @@ func readChildReport(fd int, report []uint32) error {
 		case 0:
 			return nil
 		case len(buf):
-			report[0] = *(*uint32)(unsafe.Pointer(&buf[0]))
-			report[1] = *(*uint32)(unsafe.Pointer(&buf[4]))
-			return &ChildError{Err: syscall.Errno(report[1])}
+			return &ChildError{Step: s.stepName(report[0]), Err: syscall.Errno(report[1])}
 		}
 		return fmt.Errorf("short report from child: %d bytes", n)
 	}
 }
 
-// childError names the step of a *ChildError from the plan's report.
-func (s *spawn) childError(err error) error {
-	var ce *ChildError
-	if !errors.As(err, &ce) {
-		return err
+// stepName describes a step of the child for a ChildError.
+func (s *spawn) stepName(step uint32) string {
+	o, p := s.opts, &s.plan
+	switch step {
+	case stepMountPrivate:
+		return "make / private (mount MS_REC|MS_PRIVATE)"
+	case stepMountProc:
+		return "mount /proc"
+	case stepSethostname:
+		return fmt.Sprintf("sethostname %q", o.Hostname)
+	case stepSetdomainname:
+		return fmt.Sprintf("setdomainname %q", o.Domainname)
+	case stepUnshareTime:
+		return "unshare time namespace"
+	case stepOpenTimens:
+		return "open /proc/self/timens_offsets"
+	case stepWriteTimens:
+		return fmt.Sprintf("write /proc/self/timens_offsets %q", p.timeOffsets)
+	case stepSetgroups:
+		return "setgroups"
+	case stepSetgid:
+		return fmt.Sprintf("setresgid %d", p.gid)
+	case stepSetuid:
+		return fmt.Sprintf("setresuid %d", p.uid)
+	case stepPdeathsig:
+		return "prctl PR_SET_PDEATHSIG"
+	case stepChdir:
+		return "chdir " + o.Dir
+	case stepDupFd:
+		return "set up file descriptors"
+	case stepExec:
+		return "execve"
 	}
-	o := s.opts
-	ce.Step = map[uint32]string{
-		stepPdeathsig:     "prctl PR_SET_PDEATHSIG",
-		stepMountPrivate:  "make / private (mount MS_REC|MS_PRIVATE)",
-		stepMountProc:     "mount /proc",
-		stepSethostname:   fmt.Sprintf("sethostname %q", o.Hostname),
-		stepSetdomainname: fmt.Sprintf("setdomainname %q", o.Domainname),
-		stepUnshareTime:   "unshare time namespace",
-		stepOpenTimens:    "open /proc/self/timens_offsets",
-		stepWriteTimens:   fmt.Sprintf("write /proc/self/timens_offsets %q", s.plan.timeOffsets),
-		stepSetgroups:     "setgroups",
-		stepSetgid:        fmt.Sprintf("setresgid %d", s.plan.gid),
-		stepSetuid:        fmt.Sprintf("setresuid %d", s.plan.uid),
-		stepChdir:         fmt.Sprintf("chdir %s", o.Dir),
-		stepDupFd:         "set up file descriptors",
-		stepExec:          "execve",
-	}[s.plan.report[0]]
-	if ce.Step == "" {
-		ce.Step = fmt.Sprintf("step %d", s.plan.report[0])
-	}
-	return ce
+	return fmt.Sprintf("step %d", step)
 }
 
 // checkTimeEntered fails unless execve moved the child into the time
