@@ -14,14 +14,14 @@ import (
 // link, a /proc/PID/task/TID/ns/KIND link, or a bind mount of one (such as
 // /run/netns/NAME). A path that is not a namespace file is an error.
 func Stat(path string) (ID, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return ID{}, &os.PathError{Op: "stat", Path: path, Err: err}
+	id, err := statLink(path)
+	if err != nil {
+		return ID{}, err
 	}
 	if err := checkNsfs(path); err != nil {
 		return ID{}, err
 	}
-	return ID{Dev: st.Dev, Ino: st.Ino}, nil
+	return id, nil
 }
 
 // checkNsfs fails unless path is on nsfs.
