@@ -97,7 +97,11 @@ func List(opts ...ListOption) ([]Namespace, error) {
 	if err != nil {
 		return nil, err
 	}
-	found := scanAll(pids, kinds)
+	dev, err := nsfsDevice()
+	if err != nil {
+		return nil, err
+	}
+	found := scanAll(pids, kinds, dev)
 	addHeldByMounts(found, kinds)
 
 	out := make([]Namespace, 0, len(found))
@@ -137,12 +141,12 @@ func parallel(n int, fn func(i int)) {
 
 // scanAll reads the namespaces and namespace descriptors of every process,
 // in chunks of PIDs on GOMAXPROCS goroutines, and merges what they found.
-func scanAll(pids []int, kinds Kind) map[nsKey]*Namespace {
+func scanAll(pids []int, kinds Kind, dev uint64) map[nsKey]*Namespace {
 	const chunk = 64
 	chunks := (len(pids) + chunk - 1) / chunk
 	results := make([]*scanner, chunks)
 	parallel(chunks, func(i int) {
-		sc := newScanner(kinds)
+		sc := newScanner(kinds, dev)
 		for _, pid := range pids[i*chunk : min((i+1)*chunk, len(pids))] {
 			sc.scan(pid)
 		}
@@ -175,11 +179,10 @@ func scanAll(pids []int, kinds Kind) map[nsKey]*Namespace {
 }
 
 // scanner reads processes for List with as few system calls as it can: one
-// directory descriptor per process, readlink(2) for the namespace links
-// (which costs a fraction of stat(2)), and stat only for a namespace it has
-// not seen before.
+// directory descriptor per process and readlink(2) for the namespace links.
 type scanner struct {
 	kinds Kind
+	dev   uint64               // the nsfs device
 	found map[nsKey]*Namespace // namespaces with processes
 	held  map[nsKey]*Namespace // namespaces open as descriptors
 	path  []byte
@@ -188,9 +191,9 @@ type scanner struct {
 	names []string
 }
 
-func newScanner(kinds Kind) *scanner {
+func newScanner(kinds Kind, dev uint64) *scanner {
 	return &scanner{
-		kinds: kinds, found: map[nsKey]*Namespace{}, held: map[nsKey]*Namespace{},
+		kinds: kinds, dev: dev, found: map[nsKey]*Namespace{}, held: map[nsKey]*Namespace{},
 		path: make([]byte, 0, 64), link: make([]byte, 128), dents: make([]byte, 8192),
 	}
 }
@@ -202,10 +205,15 @@ func (sc *scanner) scan(pid int) {
 		return // gone
 	}
 	defer unix.Close(dir)
+	nsDir, err := unix.Openat(dir, "ns", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return // not ours to read, or gone
+	}
+	defer unix.Close(nsDir)
 	var info *procInfo
 	for k := range sc.kinds.Each() {
-		name := nsLinkName[k]
-		n, err := unix.Readlinkat(dir, name, sc.link)
+		name := k.String()
+		n, err := unix.Readlinkat(nsDir, name, sc.link)
 		if err != nil {
 			continue // not ours to read, or gone
 		}
@@ -220,18 +228,14 @@ func (sc *scanner) scan(pid int) {
 		}
 		// PIDs ascend within a scanner, so the first process seen in a
 		// namespace is its lowest: the one whose columns lsns shows.
-		var st unix.Stat_t
-		if unix.Fstatat(dir, name, &st, 0) != nil || st.Ino != ino {
-			continue // the process changed namespace or exited meanwhile
-		}
 		if info == nil {
 			i := readProcInfo(dir)
 			info = &i
 		}
 		sc.found[key] = &Namespace{
-			Kind: k, ID: ID{Dev: st.Dev, Ino: ino}, Procs: 1,
+			Kind: k, ID: ID{Dev: sc.dev, Ino: ino}, Procs: 1,
 			PID: pid, UID: info.uid, Command: info.command,
-			Path: string(sc.path) + "/" + name,
+			Path: string(sc.path) + "/ns/" + name,
 		}
 	}
 	sc.scanFiles(dir)
@@ -251,6 +255,12 @@ func (sc *scanner) scanFiles(dir int) {
 			break
 		}
 		_, _, sc.names = unix.ParseDirent(sc.dents[:n], -1, sc.names)
+		// procfs fills the buffer until the descriptors run out: a read that
+		// leaves room for more entries was the last, and the getdents(2)
+		// that would return 0 can be saved.
+		if n < len(sc.dents)-512 {
+			break
+		}
 	}
 	for _, name := range sc.names {
 		n, err := unix.Readlinkat(fdDir, name, sc.link)
@@ -270,19 +280,23 @@ func (sc *scanner) scanFiles(dir int) {
 	}
 }
 
+// nsfsDevice returns the device of every namespace file. The kernel keeps one
+// internal nsfs mount for all namespaces (fs/nsfs.c, nsfs_init), so List
+// stats one link for the device and takes each namespace's inode from its
+// link text: readlink(2) there costs a fraction of stat(2), which makes the
+// kernel find the namespace's dentry.
+var nsfsDevice = sync.OnceValues(func() (uint64, error) {
+	for k := range Supported().Each() {
+		id, err := statLink("/proc/self/ns/" + k.String())
+		return id.Dev, err
+	}
+	return 0, &NotSupportedError{Feature: "namespaces"}
+})
+
 // held returns a namespace that no process is in, which path holds open.
 func held(k Kind, dev, ino uint64, path string) *Namespace {
 	return &Namespace{Kind: k, ID: ID{Dev: dev, Ino: ino}, UID: -1, Path: path}
 }
-
-// nsLinkName is the path of each kind's link relative to /proc/PID.
-var nsLinkName = func() map[Kind]string {
-	m := make(map[Kind]string, len(kinds))
-	for _, e := range kinds {
-		m[e.kind] = "ns/" + e.name
-	}
-	return m
-}()
 
 // allPIDs lists the numeric entries of /proc.
 func allPIDs() ([]int, error) {
