@@ -52,6 +52,11 @@ func (k Kind) String() string {
 	if k == 0 {
 		return "none"
 	}
+	for _, e := range kinds {
+		if k == e.kind {
+			return e.name
+		}
+	}
 	var b strings.Builder
 	for _, e := range kinds {
 		if k&e.kind == 0 {

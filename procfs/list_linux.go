@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -189,12 +190,14 @@ type scanner struct {
 	link  []byte
 	dents []byte
 	names []string
+	file  []byte // contents of a small /proc file
 }
 
 func newScanner(kinds Kind, dev uint64) *scanner {
 	return &scanner{
 		kinds: kinds, dev: dev, found: map[nsKey]*Namespace{}, held: map[nsKey]*Namespace{},
 		path: make([]byte, 0, 64), link: make([]byte, 128), dents: make([]byte, 8192),
+		file: make([]byte, 4096),
 	}
 }
 
@@ -217,7 +220,7 @@ func (sc *scanner) scan(pid int) {
 		if err != nil {
 			continue // not ours to read, or gone
 		}
-		lk, ino, err := ParseLink(string(sc.link[:n]))
+		lk, ino, err := ParseLink(view(sc.link[:n]))
 		if err != nil || lk != k {
 			continue
 		}
@@ -229,7 +232,7 @@ func (sc *scanner) scan(pid int) {
 		// PIDs ascend within a scanner, so the first process seen in a
 		// namespace is its lowest: the one whose columns lsns shows.
 		if info == nil {
-			i := readProcInfo(dir)
+			i := sc.readProcInfo(dir)
 			info = &i
 		}
 		sc.found[key] = &Namespace{
@@ -269,7 +272,7 @@ func (sc *scanner) scanFiles(dir int) {
 		if err != nil || n == 0 || sc.link[0] == '/' || sc.link[n-1] != ']' {
 			continue
 		}
-		k, ino, err := ParseLink(string(sc.link[:n]))
+		k, ino, err := ParseLink(view(sc.link[:n]))
 		if err != nil || !sc.kinds.Has(k) || sc.held[nsKey{k, ino}] != nil {
 			continue
 		}
@@ -329,33 +332,33 @@ type procInfo struct {
 // readProcInfo reads the columns lsns shows for the process whose /proc/PID
 // directory is open at dir: the owner of that directory, and the command line
 // (the thread name for kernel threads, which have none).
-func readProcInfo(dir int) procInfo {
+func (sc *scanner) readProcInfo(dir int) procInfo {
 	info := procInfo{uid: -1}
 	var st unix.Stat_t
 	if unix.Fstat(dir, &st) == nil {
 		info.uid = int(st.Uid)
 	}
-	if b := readSmall(dir, "cmdline"); len(b) > 0 {
+	if b := sc.readSmall(dir, "cmdline"); len(b) > 0 {
 		info.command = string(bytes.ReplaceAll(bytes.TrimRight(b, "\x00"), []byte{0}, []byte{' '}))
 	} else {
-		info.command = string(bytes.TrimSuffix(readSmall(dir, "comm"), []byte{'\n'}))
+		info.command = string(bytes.TrimSuffix(sc.readSmall(dir, "comm"), []byte{'\n'}))
 	}
 	return info
 }
 
-// readSmall reads up to 4 KiB of a file in the directory open at dir.
-func readSmall(dir int, name string) []byte {
+// readSmall reads up to 4 KiB of a file in the directory open at dir into the
+// scanner's buffer.
+func (sc *scanner) readSmall(dir int, name string) []byte {
 	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, 4096)
-	n, err := unix.Read(fd, buf)
+	n, err := unix.Read(fd, sc.file)
 	if err != nil {
 		return nil
 	}
-	return buf[:n]
+	return sc.file[:n]
 }
 
 func hierarchyOf(path string, kind Kind) (Hierarchy, error) {
@@ -467,3 +470,7 @@ func UserTree(list []Namespace) []*UserNode {
 func (ns Namespace) String() string {
 	return fmt.Sprintf("%d %s %d %d %d %s", ns.ID.Ino, ns.Kind, ns.Procs, ns.PID, ns.UID, ns.Command)
 }
+
+// view returns b as a string without copying it, for a callee that does not
+// keep the string (ParseLink): the scan parses thousands of links.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
