@@ -24,44 +24,54 @@ import (
 )
 
 func main() {
-	kind := flag.String("t", "", "only namespaces of these kinds (mnt, net, ipc, user, pid, uts, cgroup, time)")
-	pid := flag.Int("p", 0, "only the namespaces of this process")
-	asJSON := flag.Bool("json", false, "JSON output with the keys of lsns -J")
-	tree := flag.Bool("tree", false, "the user namespaces as a tree, with what each owns")
-	flag.Parse()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
-	var filters []procfs.ListOption
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("lsns", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	kind := fs.String("t", "", "only namespaces of these kinds (mnt, net, ipc, user, pid, uts, cgroup, time)")
+	pid := fs.Int("p", 0, "only the namespaces of this process")
+	asJSON := fs.Bool("json", false, "JSON output with the keys of lsns -J")
+	tree := fs.Bool("tree", false, "the user namespaces as a tree, with what each owns")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "lsns:", err)
+		return 1
+	}
+
+	var opts []procfs.ListOption
 	if *kind != "" {
 		k, err := procfs.ParseKinds(*kind)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "lsns:", err)
-			os.Exit(1)
+			return fail(err)
 		}
-		filters = append(filters, procfs.OfKind(k))
+		opts = append(opts, procfs.OfKind(k))
 	}
 	if *pid != 0 {
-		filters = append(filters, procfs.OfPID(*pid))
+		opts = append(opts, procfs.OfPID(*pid))
 	}
 	if *tree {
-		filters = append(filters, procfs.WithHierarchy())
+		opts = append(opts, procfs.WithHierarchy())
 	}
-	list, err := procfs.List(filters...)
+	list, err := procfs.List(opts...)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "lsns:", err)
-		os.Exit(1)
+		return fail(err)
 	}
 	switch {
 	case *asJSON:
-		err = writeJSON(os.Stdout, list)
+		err = writeJSON(stdout, list)
 	case *tree:
-		writeTree(os.Stdout, procfs.UserTree(list))
+		writeTree(stdout, procfs.UserTree(list))
 	default:
-		writeTable(os.Stdout, list)
+		writeTable(stdout, list)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "lsns:", err)
-		os.Exit(1)
+		return fail(err)
 	}
+	return 0
 }
 
 var userNames = map[int]string{}

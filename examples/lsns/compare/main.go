@@ -29,7 +29,13 @@ func main() {
 	rounds := flag.Int("rounds", 21, "alternating rounds to take the median of")
 	example := flag.String("lsns-example", "", "path of the built examples/lsns binary, to time as a command too")
 	flag.Parse()
+	if err := run(os.Stdout, *sleepers, *rounds, *example); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
 
+func run(w io.Writer, sleepers, rounds int, example string) error {
 	opts := namespace.Options{Path: "/bin/sleep", Args: []string{"sleep", "3600"}, New: namespace.UTS | namespace.Net | namespace.PID | namespace.IPC}
 	if os.Getuid() != 0 {
 		opts.New |= namespace.User
@@ -42,21 +48,19 @@ func main() {
 			p.Wait()
 		}
 	}()
-	for range *sleepers {
+	for range sleepers {
 		p, err := namespace.Spawn(opts)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "compare:", err)
-			return
+			return err
 		}
 		procs = append(procs, p)
 	}
 
 	list, err := procfs.List()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "compare:", err)
-		return
+		return err
 	}
-	fmt.Printf("%d sleepers; %d namespaces; %d processes in /proc\n", *sleepers, len(list), countProcs())
+	fmt.Fprintf(w, "%d sleepers; %d namespaces; %d processes in /proc\n", sleepers, len(list), countProcs())
 
 	type peer struct {
 		name  string
@@ -67,25 +71,25 @@ func main() {
 		{name: "procfs.List()", run: func() error { _, err := procfs.List(); return err }},
 		{name: "lsns -J", run: command("lsns", "-J")},
 	}
-	if *example != "" {
-		peers = append(peers, &peer{name: "examples/lsns --json", run: command(*example, "--json")})
+	if example != "" {
+		peers = append(peers, &peer{name: "examples/lsns --json", run: command(example, "--json")})
 	}
-	for range *rounds {
+	for range rounds {
 		for _, p := range peers {
 			start := time.Now()
 			if err := p.run(); err != nil {
-				fmt.Fprintf(os.Stderr, "compare: %s: %v\n", p.name, err)
-				return
+				return fmt.Errorf("%s: %w", p.name, err)
 			}
 			p.times = append(p.times, time.Since(start))
 		}
 	}
 	base := median(peers[1].times)
-	fmt.Printf("%-22s %12s %10s\n", "", "median", "vs lsns -J")
+	fmt.Fprintf(w, "%-22s %12s %10s\n", "", "median", "vs lsns -J")
 	for _, p := range peers {
 		m := median(p.times)
-		fmt.Printf("%-22s %12s %9.2fx\n", p.name, m.Round(10*time.Microsecond), float64(m)/float64(base))
+		fmt.Fprintf(w, "%-22s %12s %9.2fx\n", p.name, m.Round(10*time.Microsecond), float64(m)/float64(base))
 	}
+	return nil
 }
 
 func command(name string, args ...string) func() error {
