@@ -44,6 +44,8 @@ const (
 	stepUnshareTime
 	stepOpenTimens
 	stepWriteTimens
+	stepOpenTimeNS
+	stepSetnsTime
 	stepSetgroups
 	stepSetgid
 	stepSetuid
@@ -97,6 +99,7 @@ var (
 	strProc        = [...]byte{'p', 'r', 'o', 'c', 0}
 	strProcDir     = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
 	strTimensFile  = []byte("/proc/self/timens_offsets\x00")
+	strTimeNSFile  = []byte("/proc/self/ns/time_for_children\x00")
 	cloneFirstArgs = runtime.GOARCH != "s390x" // s390x takes the stack first
 )
 
@@ -170,8 +173,10 @@ func childMain(p *childPlan) {
 		}
 	}
 	if p.unshareTime {
-		// The child itself stays in its time namespace; execve moves it into
-		// the new one, after the offsets are written and so frozen.
+		// unshare makes the namespace for the children, where the offsets can
+		// still be written; then the child, being single-threaded, enters it
+		// with setns (Linux 5.6), which freezes the offsets. That works
+		// whether or not execve would move it there by itself.
 		if _, _, e = syscall.RawSyscall(syscall.SYS_UNSHARE, unix.CLONE_NEWTIME, 0, 0); e != 0 {
 			childFail(p, stepUnshareTime, e)
 		}
@@ -189,6 +194,14 @@ func childMain(p *childPlan) {
 			}
 			syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
 		}
+		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strTimeNSFile[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+		if e != 0 {
+			childFail(p, stepOpenTimeNS, e)
+		}
+		if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, fd, unix.CLONE_NEWTIME, 0); e != 0 {
+			childFail(p, stepSetnsTime, e)
+		}
+		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
 	}
 	if p.setGroups {
 		var list uintptr

@@ -48,9 +48,9 @@
 //     MS_PRIVATE), as unshare(1) does, so that nothing mounted inside reaches
 //     the caller's namespace; with MountProc, mount a new proc on /proc.
 //  4. Set the host and domain names.
-//  5. With a new time namespace: unshare(CLONE_NEWTIME) and write the clock
-//     offsets; execve moves the program into it (a kernel without that step
-//     is reported as ErrNotSupported, and the program is killed).
+//  5. With a new time namespace: unshare(CLONE_NEWTIME), write the clock
+//     offsets, and enter it with setns(2), which a single-threaded process
+//     may do. (clone3 with CLONE_NEWTIME would freeze the offsets at zero.)
 //  6. Change credentials (groups, gid, uid), set the parent-death signal,
 //     change directory, arrange file descriptors, execve.
 //

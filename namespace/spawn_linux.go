@@ -441,12 +441,6 @@ func (s *spawn) start() (*Process, error) {
 		reap(pid)
 		return nil, err
 	}
-	if p.unshareTime {
-		if err := checkTimeEntered(pid); err != nil {
-			killAndReap(pid)
-			return nil, err
-		}
-	}
 	return s.newProcess(pid)
 }
 
@@ -491,6 +485,10 @@ func (s *spawn) stepName(step uint32) string {
 		return "open /proc/self/timens_offsets"
 	case stepWriteTimens:
 		return fmt.Sprintf("write /proc/self/timens_offsets %q", p.timeOffsets)
+	case stepOpenTimeNS:
+		return "open /proc/self/ns/time_for_children"
+	case stepSetnsTime:
+		return "setns time namespace"
 	case stepSetgroups:
 		return "setgroups"
 	case stepSetgid:
@@ -507,23 +505,6 @@ func (s *spawn) stepName(step uint32) string {
 		return "execve"
 	}
 	return fmt.Sprintf("step %d", step)
-}
-
-// checkTimeEntered fails unless execve moved the child into the time
-// namespace it unshared: kernels before that change leave it outside.
-func checkTimeEntered(pid int) error {
-	own, err := procfs.Lookup(os.Getpid(), Time)
-	if err != nil {
-		return err
-	}
-	child, err := procfs.Lookup(pid, Time)
-	if err != nil {
-		return err
-	}
-	if child == own {
-		return &procfs.NotSupportedError{Feature: "entering a new time namespace at execve"}
-	}
-	return nil
 }
 
 func killAndReap(pid int) {

@@ -427,6 +427,26 @@ func TestSpawnTimeOffsets(t *testing.T) {
 	}
 }
 
+// TestSpawnTimeShortLived spawns programs that exit at once into new time
+// namespaces: a check after the start once failed when the program was
+// already gone.
+func TestSpawnTimeShortLived(t *testing.T) {
+	opts := namespace.Options{Path: "/bin/true", New: namespace.Time, BoottimeOffset: time.Hour}
+	if !privileged {
+		opts.New |= namespace.User
+		opts.UIDMap, opts.GIDMap = ownMaps()
+	}
+	for range 100 {
+		p, err := namespace.Spawn(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := p.Wait(); err != nil || !st.Success() {
+			t.Fatal(st, err)
+		}
+	}
+}
+
 func TestSpawnSignalAndWait(t *testing.T) {
 	p, err := namespace.Spawn(namespace.Options{Path: "/bin/sleep", Args: []string{"sleep", "100"}})
 	if err != nil {
