@@ -204,16 +204,16 @@ func newScanner(kinds Kind, dev uint64) *scanner {
 
 func (sc *scanner) scan(pid int) {
 	sc.path = strconv.AppendInt(append(sc.path[:0], "/proc/"...), int64(pid), 10)
-	dir, err := unix.Open(string(sc.path), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	dir, err := rawOpenat(unix.AT_FDCWD, cString(&sc.cname, sc.path), unix.O_DIRECTORY)
 	if err != nil {
 		return // gone
 	}
-	defer unix.Close(dir)
-	nsDir, err := unix.Openat(dir, "ns", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	defer rawClose(dir)
+	nsDir, err := rawOpenat(dir, &strNS[0], unix.O_DIRECTORY)
 	if err != nil {
 		return // not ours to read, or gone
 	}
-	defer unix.Close(nsDir)
+	defer rawClose(nsDir)
 	var info *procInfo
 	for k := range sc.kinds.Each() {
 		name := k.String()
@@ -247,14 +247,14 @@ func (sc *scanner) scan(pid int) {
 
 // scanFiles records the namespaces that the process's descriptors hold.
 func (sc *scanner) scanFiles(dir int) {
-	fdDir, err := unix.Openat(dir, "fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fdDir, err := rawOpenat(dir, &strFD[0], unix.O_DIRECTORY)
 	if err != nil {
 		return
 	}
-	defer unix.Close(fdDir)
+	defer rawClose(fdDir)
 	sc.names = sc.names[:0]
 	for {
-		n, err := unix.Getdents(fdDir, sc.dents)
+		n, err := rawGetdents(fdDir, sc.dents)
 		if err != nil || n <= 0 {
 			break
 		}
@@ -312,10 +312,37 @@ var nsName = func() map[Kind]*byte {
 }()
 
 // cString copies s with a NUL into *buf and returns a pointer to it.
-func cString(buf *[]byte, s string) *byte {
+func cString[S string | []byte](buf *[]byte, s S) *byte {
 	*buf = append(append((*buf)[:0], s...), 0)
 	return &(*buf)[0]
 }
+
+var (
+	strNS = [...]byte{'n', 's', 0}
+	strFD = [...]byte{'f', 'd', 0}
+)
+
+// rawOpenat, rawGetdents and rawClose are the calls of rawReadlinkat's kind
+// for opening and reading /proc/PID directories, which take no lock that
+// waits on another process either.
+func rawOpenat(dir int, name *byte, flags int) (int, error) {
+	fd, _, e := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(dir), uintptr(unsafe.Pointer(name)),
+		uintptr(flags|unix.O_RDONLY|unix.O_CLOEXEC), 0, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
+}
+
+func rawGetdents(fd int, buf []byte) (int, error) {
+	n, _, e := unix.RawSyscall(unix.SYS_GETDENTS64, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+func rawClose(fd int) { unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
 
 // rawReadlinkat is readlinkat(2) without the Go scheduler's system call
 // bookkeeping. The scan makes thousands of readlinks of /proc/PID/ns and
