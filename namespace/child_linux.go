@@ -52,6 +52,11 @@ const (
 	stepChdir
 	stepDupFd
 	stepExec
+	stepSetnsUser
+	stepUnshare
+	stepRefork
+	stepChildPID // not a failure: the PID of the grandchild that runs the program
+	stepSetns    // stepSetns+i: entering plan.joinFds[i]; keep last
 )
 
 // childPlan is everything the child needs, prepared by the parent. The child
@@ -72,6 +77,15 @@ type childPlan struct {
 	fds    []int
 	nextFd int // a descriptor number above every one in use
 
+	// Namespaces to enter (Handle.Spawn): joinFds[i] is a namespace of kind
+	// joinTypes[i]; joinUser a user namespace, or -1. Then unshareFlags are
+	// created, and with refork the child forks the program's process.
+	joinFds      []int
+	joinTypes    []uintptr
+	joinUser     int
+	unshareFlags uintptr
+	refork       bool
+
 	pdeathsig    uintptr
 	mountPrivate bool
 	mountProc    bool
@@ -82,12 +96,13 @@ type childPlan struct {
 	unshareTime bool
 	timeOffsets []byte // text for timens_offsets; empty: write nothing
 
-	setGroups bool
-	groups    []uint32
-	setGID    bool
-	gid       uintptr
-	setUID    bool
-	uid       uintptr
+	setGroups        bool
+	groupsBestEffort bool // ignore EPERM from setgroups: a joined namespace may deny it
+	groups           []uint32
+	setGID           bool
+	gid              uintptr
+	setUID           bool
+	uid              uintptr
 
 	report   [2]uint32 // step, errno
 	syncByte byte
@@ -151,6 +166,57 @@ func childMain(p *childPlan) {
 			break
 		}
 	}
+	if len(p.joinFds) > 0 || p.joinUser >= 0 {
+		// As nsenter: every kind but user, letting EPERM pass when a user
+		// namespace follows; the user namespace; what failed, again.
+		var failed [8]bool
+		for i := 0; i < len(p.joinFds); i++ {
+			if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(p.joinFds[i]), p.joinTypes[i], 0); e != 0 {
+				if e == syscall.EPERM && p.joinUser >= 0 {
+					failed[i] = true
+					continue
+				}
+				childFail(p, stepSetns+uint32(i), e)
+			}
+		}
+		if p.joinUser >= 0 {
+			if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(p.joinUser), unix.CLONE_NEWUSER, 0); e != 0 {
+				childFail(p, stepSetnsUser, e)
+			}
+		}
+		for i := 0; i < len(p.joinFds); i++ {
+			if failed[i] {
+				if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(p.joinFds[i]), p.joinTypes[i], 0); e != 0 {
+					childFail(p, stepSetns+uint32(i), e)
+				}
+			}
+		}
+	}
+	if p.unshareFlags != 0 {
+		if _, _, e = syscall.RawSyscall(syscall.SYS_UNSHARE, p.unshareFlags, 0, 0); e != 0 {
+			childFail(p, stepUnshare, e)
+		}
+	}
+	if p.refork {
+		// A PID namespace applies to children only. The program's process is
+		// forked with CLONE_PARENT, so it is the caller's child too; this one
+		// reports its PID and leaves.
+		var r uintptr
+		if cloneFirstArgs {
+			r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, unix.CLONE_PARENT|uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+		} else {
+			r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, 0, unix.CLONE_PARENT|uintptr(syscall.SIGCHLD), 0, 0, 0, 0)
+		}
+		if e != 0 {
+			childFail(p, stepRefork, e)
+		}
+		if r != 0 {
+			p.report[0] = stepChildPID
+			p.report[1] = uint32(r)
+			syscall.RawSyscall(syscall.SYS_WRITE, uintptr(p.errFd), uintptr(unsafe.Pointer(&p.report)), unsafe.Sizeof(p.report))
+			childExit(0)
+		}
+	}
 	if p.mountPrivate {
 		if _, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, 0, uintptr(unsafe.Pointer(&strSlash[0])), 0, unix.MS_REC|unix.MS_PRIVATE, 0, 0); e != 0 {
 			childFail(p, stepMountPrivate, e)
@@ -208,7 +274,7 @@ func childMain(p *childPlan) {
 		if len(p.groups) > 0 {
 			list = uintptr(unsafe.Pointer(&p.groups[0]))
 		}
-		if _, _, e = syscall.RawSyscall(sysSetgroups, uintptr(len(p.groups)), list, 0); e != 0 {
+		if _, _, e = syscall.RawSyscall(sysSetgroups, uintptr(len(p.groups)), list, 0); e != 0 && !(e == syscall.EPERM && p.groupsBestEffort) {
 			childFail(p, stepSetgroups, e)
 		}
 	}

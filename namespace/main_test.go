@@ -2,6 +2,7 @@ package namespace_test
 
 import (
 	"bytes"
+	"fmt"
 	"golang.org/x/sys/unix"
 	"os"
 	"path/filepath"
@@ -15,7 +16,19 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// The test binary re-runs itself as a helper inside namespaces that a
+	// test made for it.
+	if os.Getenv("NSGO_NAMESPACE_HELPER") == "bind" {
+		if err := bindHelper(); err != nil {
+			fmt.Println("bind:", err)
+			os.Exit(1)
+		}
+		fmt.Println("bind: ok")
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
 
 var privileged = os.Getuid() == 0
 

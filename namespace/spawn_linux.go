@@ -37,7 +37,37 @@ const maxNameLen = 64
 //
 // The caller must call Wait on the returned Process to release its resources.
 func Spawn(opts Options) (*Process, error) {
-	s, err := prepare(&opts)
+	return spawnIn(nil, opts)
+}
+
+// Spawn starts a program inside the handle's namespaces, and in new ones of
+// the kinds in opts.New created within them (join a user namespace and create
+// a network namespace in it, say); otherwise as the package-level Spawn does.
+//
+// The child enters the namespaces as nsenter(1) does: every kind but the user
+// namespace first, then the user namespace, then again the kinds that failed
+// with EPERM before it, so that entering the user namespace first or last
+// works whichever grants the rights for the rest; mount namespaces come last.
+// Kinds the calling thread is in already are skipped. For a PID namespace,
+// joined or new, the child forks once more (CLONE_PARENT), so the program is
+// inside it, and is still the caller's child. After entering a user namespace
+// the program runs as its uid and gid 0, as with nsenter, unless
+// opts.Credential says otherwise. A new user namespace (User in opts.New) is
+// not supported here.
+func (h *Handle) Spawn(opts Options) (*Process, error) {
+	release, err := h.use()
+	if err != nil {
+		return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
+	}
+	defer release()
+	// The kinds to skip are those of the cloning thread: keep to one.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return spawnIn(h, opts)
+}
+
+func spawnIn(h *Handle, opts Options) (*Process, error) {
+	s, err := prepare(&opts, h)
 	if err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
 	}
@@ -52,11 +82,14 @@ func Spawn(opts Options) (*Process, error) {
 // spawn holds one Spawn call between checking the options and the program's
 // start.
 type spawn struct {
-	opts     *Options
-	plan     childPlan
-	uidMap   idmap.Map // written by the parent; nil: none
-	gidMap   idmap.Map
-	setGroup idmap.SetGroups
+	opts        *Options
+	plan        childPlan
+	joinDesc    string    // the handle's description, for errors
+	joinedKinds []Kind    // the kinds in plan.joinFds, in order
+	joinedUser  bool      // the child enters a user namespace
+	uidMap      idmap.Map // written by the parent; nil: none
+	gidMap      idmap.Map
+	setGroup    idmap.SetGroups
 
 	closeAfterStart []io.Closer // the child's ends of pipes, /dev/null
 	closeAfterWait  []io.Closer // the parent's ends of pipes
@@ -64,16 +97,22 @@ type spawn struct {
 	keepAlive       []*os.File // files whose descriptors the child takes
 }
 
-// prepare checks opts and builds everything the child needs. It clones
-// nothing.
-func prepare(o *Options) (*spawn, error) {
+// prepare checks opts and builds everything the child needs, to enter h's
+// namespaces if h is not nil. It clones nothing.
+func prepare(o *Options, h *Handle) (*spawn, error) {
 	if err := checkOptions(o); err != nil {
 		return nil, err
 	}
 	s := &spawn{opts: o, uidMap: o.UIDMap, gidMap: o.GIDMap, setGroup: o.SetGroups.Resolve()}
 	p := &s.plan
 	p.syncFd = -1
+	p.joinUser = -1
 	p.cloneFlags = uintptr(o.New&^Time) | uintptr(syscall.SIGCHLD)
+	if h != nil {
+		if err := s.join(h); err != nil {
+			return nil, err
+		}
+	}
 	p.unshareTime = o.New.Has(Time)
 	p.timeOffsets = timeOffsetsText(o.MonotonicOffset, o.BoottimeOffset)
 	p.mountPrivate = o.New.Has(Mount)
@@ -125,6 +164,52 @@ func prepare(o *Options) (*spawn, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// joinOrder is the order in which the child enters a handle's namespaces,
+// the user namespace aside: mount last.
+var joinOrder = []Kind{Cgroup, IPC, UTS, Net, PID, Time, Mount}
+
+// join plans the child's entry into h's namespaces, then the creation of the
+// kinds in New inside them.
+func (s *spawn) join(h *Handle) error {
+	o, p := s.opts, &s.plan
+	if o.New.Has(User) {
+		return errors.New("a new user namespace inside a Handle's namespaces is not supported")
+	}
+	own, err := threadSnapshot()
+	if err != nil {
+		return err
+	}
+	for _, k := range append([]Kind{User}, joinOrder...) {
+		id, ok := h.ids[k]
+		current := own[k.String()]
+		if k == PID || k == Time {
+			current = own[k.String()+"_for_children"]
+		}
+		if !ok || id == current {
+			continue
+		}
+		if k == User {
+			p.joinUser = h.fds[k]
+			s.joinedUser = true
+			continue
+		}
+		p.joinFds = append(p.joinFds, h.fds[k])
+		p.joinTypes = append(p.joinTypes, uintptr(k))
+		s.joinedKinds = append(s.joinedKinds, k)
+		if k == PID {
+			p.refork = true
+		}
+	}
+	// New kinds are made after the joins, inside the joined namespaces.
+	p.cloneFlags = uintptr(syscall.SIGCHLD)
+	p.unshareFlags = uintptr(o.New &^ Time)
+	if o.New.Has(PID) {
+		p.refork = true
+	}
+	s.joinDesc = h.desc
+	return nil
 }
 
 // checkOptions rejects every option that cannot work, before any clone.
@@ -208,6 +293,12 @@ func (s *spawn) credentials() error {
 		if !newUser || s.setGroup == idmap.Allow {
 			p.setGroups, p.groups = true, append([]uint32(nil), c.Groups...)
 		}
+		return nil
+	}
+	if s.joinedUser {
+		// As nsenter: root of the joined namespace, no supplementary groups
+		// where setgroups is allowed there.
+		p.setUID, p.setGID, p.setGroups, p.groupsBestEffort = true, true, true, true
 		return nil
 	}
 	if !newUser {
@@ -437,33 +528,41 @@ func (s *spawn) start() (*Process, error) {
 		}
 	}
 
-	if err := s.readChildReport(errPipe[0]); err != nil {
+	pid, err := s.readChildReport(errPipe[0], pid)
+	if err != nil {
 		reap(pid)
 		return nil, err
 	}
 	return s.newProcess(pid)
 }
 
-// readChildReport reads the child's report: nil on end-of-file (the program
-// runs), a *ChildError for a step that failed.
-func (s *spawn) readChildReport(fd int) error {
+// readChildReport reads the child's reports until end-of-file, which comes
+// when the program runs or every child has exited, and returns the PID of the
+// process that runs (or ran) the program. A child that forked the program's
+// process reports its PID and exits: it is reaped here. A step that failed is
+// a *ChildError; reading goes on to the end even then, since the PID report
+// of a forking child may come after its child's failure.
+func (s *spawn) readChildReport(fd, pid int) (int, error) {
 	var report [2]uint32 // step, errno: what childFail writes
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(&report)), unsafe.Sizeof(report))
+	var failure error
 	for {
 		n, err := unix.Read(fd, buf)
-		if err == unix.EINTR {
+		switch {
+		case err == unix.EINTR:
 			continue
+		case err != nil:
+			return pid, os.NewSyscallError("read from child", err)
+		case n == 0:
+			return pid, failure
+		case n != len(buf):
+			return pid, fmt.Errorf("short report from child: %d bytes", n)
+		case report[0] == stepChildPID:
+			reap(pid)
+			pid = int(report[1])
+		case failure == nil:
+			failure = &ChildError{Step: s.stepName(report[0]), Err: syscall.Errno(report[1])}
 		}
-		if err != nil {
-			return os.NewSyscallError("read from child", err)
-		}
-		switch n {
-		case 0:
-			return nil
-		case len(buf):
-			return &ChildError{Step: s.stepName(report[0]), Err: syscall.Errno(report[1])}
-		}
-		return fmt.Errorf("short report from child: %d bytes", n)
 	}
 }
 
@@ -503,6 +602,15 @@ func (s *spawn) stepName(step uint32) string {
 		return "set up file descriptors"
 	case stepExec:
 		return "execve"
+	case stepSetnsUser:
+		return fmt.Sprintf("setns %s user", s.joinDesc)
+	case stepUnshare:
+		return fmt.Sprintf("unshare %s", Kind(p.unshareFlags))
+	case stepRefork:
+		return "fork into the PID namespace"
+	}
+	if i := int(step) - int(stepSetns); i >= 0 && i < len(s.joinedKinds) {
+		return fmt.Sprintf("setns %s %s", s.joinDesc, s.joinedKinds[i])
 	}
 	return fmt.Sprintf("step %d", step)
 }

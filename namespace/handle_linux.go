@@ -1,0 +1,184 @@
+package namespace
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/nsgo/nsgo/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// Handle pins namespaces: it holds a descriptor open on each, so they live and
+// stay the same namespaces for as long as the handle is open, whatever
+// becomes of the processes that were in them. Do runs Go code in them, Spawn
+// starts programs in them, Bind gives them a name in the file system.
+//
+// A Handle is safe for concurrent use. Close releases it.
+type Handle struct {
+	desc string // "pid 4242", a path, or "self": for errors
+
+	mu     sync.RWMutex // held for reading while the descriptors are in use
+	kinds  Kind
+	fds    map[Kind]int
+	ids    map[Kind]ID
+	closed bool
+}
+
+// Join pins the namespaces of the given kinds that process pid is in now.
+//
+// It opens a pidfd on the process first (Linux 5.3), then /proc/PID/ns/KIND
+// for every kind, then checks through the pidfd that the same process is still
+// alive: so the handle names the namespaces of that process even if its PID
+// was reused by another meanwhile. A missing process gives an error matching
+// os.ErrNotExist or unix.ESRCH; a kind the kernel lacks, ErrNotSupported.
+// Reading another user's process needs the rights of ptrace(2) over it.
+func Join(pid int, kinds Kind) (*Handle, error) {
+	desc := "pid " + strconv.Itoa(pid)
+	if pid <= 0 {
+		return nil, fmt.Errorf("join %s: not a process ID", desc)
+	}
+	if err := checkKinds(kinds); err != nil {
+		return nil, fmt.Errorf("join %s: %w", desc, err)
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	switch {
+	case err == unix.ENOSYS:
+		pidfd = -1 // Linux before 5.3: no guard against PID reuse
+	case err != nil:
+		return nil, fmt.Errorf("join %s: %w", desc, os.NewSyscallError("pidfd_open", err))
+	default:
+		defer unix.Close(pidfd)
+	}
+	h, err := open(desc, "/proc/"+strconv.Itoa(pid)+"/ns/", kinds)
+	if err != nil {
+		return nil, fmt.Errorf("join %w", err)
+	}
+	if pidfd >= 0 {
+		if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
+			h.Close()
+			return nil, fmt.Errorf("join %s: the process exited while its namespaces were opened: %w", desc, err)
+		}
+	}
+	return h, nil
+}
+
+// Current pins the namespaces of the given kinds that the calling process is
+// in (those of /proc/self/ns).
+func Current(kinds Kind) (*Handle, error) {
+	if err := checkKinds(kinds); err != nil {
+		return nil, fmt.Errorf("join self: %w", err)
+	}
+	h, err := open("self", "/proc/self/ns/", kinds)
+	if err != nil {
+		return nil, fmt.Errorf("join %w", err)
+	}
+	return h, nil
+}
+
+// FromPath pins the namespace whose file is at path: a /proc/PID/ns/KIND link
+// or a bind mount of one, such as /run/netns/NAME. Its kind comes from the
+// kernel (ioctl NS_GET_NSTYPE, Linux 4.11). A file that is not a namespace is
+// an error.
+func FromPath(path string) (*Handle, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("join %w", &os.PathError{Op: "open", Path: path, Err: err})
+	}
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil || fs.Type != unix.NSFS_MAGIC {
+		unix.Close(fd)
+		if err == nil {
+			err = errors.New("not a namespace file")
+		}
+		return nil, fmt.Errorf("join %s: %w", path, err)
+	}
+	kind, err := procfs.KindOf(fd)
+	if err == nil {
+		err = checkKinds(kind)
+	}
+	var st unix.Stat_t
+	if err == nil {
+		err = unix.Fstat(fd, &st)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("join %s: %w", path, err)
+	}
+	return &Handle{desc: path, kinds: kind, fds: map[Kind]int{kind: fd}, ids: map[Kind]ID{kind: {Dev: st.Dev, Ino: st.Ino}}}, nil
+}
+
+func checkKinds(kinds Kind) error {
+	if kinds == 0 || kinds&^All != 0 {
+		return fmt.Errorf("invalid kinds %s", kinds)
+	}
+	return procfs.CheckSupported(kinds)
+}
+
+// open opens dir+KIND for every kind, before any of them is used.
+func open(desc, dir string, kinds Kind) (*Handle, error) {
+	h := &Handle{desc: desc, kinds: kinds, fds: map[Kind]int{}, ids: map[Kind]ID{}}
+	for k := range kinds.Each() {
+		path := dir + k.String()
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		var st unix.Stat_t
+		if err == nil {
+			if err = unix.Fstat(fd, &st); err != nil {
+				unix.Close(fd)
+			}
+		}
+		if err != nil {
+			h.Close()
+			return nil, fmt.Errorf("%s %s: %w", desc, k, &os.PathError{Op: "open", Path: path, Err: err})
+		}
+		h.fds[k], h.ids[k] = fd, ID{Dev: st.Dev, Ino: st.Ino}
+	}
+	return h, nil
+}
+
+// Kinds returns the kinds of namespace the handle holds.
+func (h *Handle) Kinds() Kind { return h.kinds }
+
+// IDs returns the identity of each namespace the handle holds.
+func (h *Handle) IDs() map[Kind]ID {
+	out := make(map[Kind]ID, len(h.ids))
+	for k, id := range h.ids {
+		out[k] = id
+	}
+	return out
+}
+
+// String describes where the handle's namespaces came from: "pid 4242",
+// "self", or a path.
+func (h *Handle) String() string { return h.desc }
+
+// Close releases the namespaces. It waits for Do and Spawn calls that use them
+// to finish; after it, they fail. Closing twice is not an error.
+func (h *Handle) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil
+	}
+	h.closed = true
+	var first error
+	for _, fd := range h.fds {
+		if err := unix.Close(fd); err != nil && first == nil {
+			first = os.NewSyscallError("close", err)
+		}
+	}
+	return first
+}
+
+// use holds the handle open for the caller, who must call the returned
+// function when done.
+func (h *Handle) use() (func(), error) {
+	h.mu.RLock()
+	if h.closed {
+		h.mu.RUnlock()
+		return nil, fmt.Errorf("%s: %w", h.desc, os.ErrClosed)
+	}
+	return h.mu.RUnlock, nil
+}
