@@ -124,8 +124,8 @@ func child(w io.Writer, stay bool) {
 	fmt.Fprintln(w, "in child process")
 	identity(w)
 	fmt.Fprintln(w, "********")
-	if stay {
-		select {}
+	for stay {
+		unix.Pause() // sleep until a signal ends the process, as the C demo did
 	}
 }
 
