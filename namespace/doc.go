@@ -19,6 +19,20 @@
 //	if err != nil { ... }
 //	state, err := p.Wait()
 //
+// Join, Current and FromPath return a Handle that pins existing namespaces
+// by descriptor; Unshare makes new ones without a process. A Handle runs Go
+// code inside its namespaces (Do), starts programs inside them (Spawn), and
+// names them in the file system (Bind), as ip netns does:
+//
+//	h, err := namespace.Join(pid, namespace.Net|namespace.UTS)
+//	if err != nil { ... }
+//	defer h.Close()
+//	err = h.Do(func() error {
+//		// This goroutine's thread is in pid's network and UTS namespaces.
+//		return nil
+//	})
+//	p, err := h.Spawn(namespace.Options{Path: "/bin/ip", Args: []string{"ip", "addr"}})
+//
 // # What Go can and cannot do with namespaces
 //
 // Namespaces belong to OS threads, and a Go program always runs several. The
@@ -26,9 +40,18 @@
 // creating a user namespace (EINVAL), entering a time namespace (EUSERS),
 // entering a mount namespace without first leaving the file system state the
 // threads share. PID and time namespaces apply only to the children a thread
-// creates. So the calling process is never moved: Spawn clones a child, which
-// is single-threaded, and the child does all of it between clone(2) and
-// execve(2).
+// creates. So the calling process is never moved. Spawn and Handle.Spawn
+// clone a child, which is single-threaded, and the child does all of it
+// between clone(2) and execve(2): entering a user namespace first when that
+// is what grants the rights for the rest, forking once more when the program
+// must be inside a PID namespace. Handle.Do moves only a thread of its own,
+// locked to its goroutine and never the main thread, into the kinds a thread
+// can enter (UTS, IPC, Net, Cgroup, and Mount after it gives up sharing file
+// system state with the others), and PID for the children it starts.
+// Afterwards the thread returns to the scheduler only if every
+// /proc/thread-self/ns link proves it restored; otherwise, and always after
+// Mount, the goroutine ends locked and the runtime ends the thread with it.
+// Goroutines started inside Do run on other threads, outside the namespaces.
 //
 // That child is a copy of the Go process in which only one thread exists. It
 // runs no Go code that could allocate, lock, grow its stack or call into the
@@ -55,6 +78,11 @@
 //     change directory, arrange file descriptors, execve.
 //
 // # Privileges
+//
+// Entering a namespace needs CAP_SYS_ADMIN over its owner and in the
+// caller's own user namespace: an unprivileged caller enters the namespaces
+// of its own containers only through Handle.Spawn, which enters the user
+// namespace first.
 //
 // Root may create every kind and write any valid maps. An unprivileged caller
 // must create a user namespace together with the others (New includes User)

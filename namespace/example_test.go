@@ -3,6 +3,7 @@ package namespace_test
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 
 	"github.com/nsgo/nsgo/idmap"
@@ -89,4 +90,66 @@ func ExampleProcess_Namespaces() {
 	// user new: true
 	// net new: true
 	// uts new: false
+}
+
+// Run Go code in a network namespace of its own, such as a test's throwaway
+// one: a fresh namespace has only a loopback device. Unshare and Do need
+// CAP_SYS_ADMIN, so this example is not run by go test.
+func ExampleHandle_Do() {
+	h, err := namespace.Unshare(namespace.Net)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer h.Close()
+	err = h.Do(func() error {
+		ifaces, err := net.Interfaces()
+		for _, iface := range ifaces {
+			fmt.Println(iface.Name) // lo
+		}
+		return err
+	})
+	if err != nil {
+		fmt.Println(err)
+	}
+}
+
+// Start a program inside the namespaces of a running container: it sees the
+// container's host name, is root there, and is its second process.
+func ExampleHandle_Spawn() {
+	container, err := namespace.Spawn(namespace.Options{
+		Path:     "/bin/sleep",
+		Args:     []string{"sleep", "10"},
+		New:      namespace.User | namespace.UTS | namespace.PID,
+		UIDMap:   idmap.Map{{Inside: 0, Outside: uint32(os.Getuid()), Count: 1}},
+		GIDMap:   idmap.Map{{Inside: 0, Outside: uint32(os.Getgid()), Count: 1}},
+		Hostname: "container",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer container.Wait()
+	defer container.Kill()
+
+	h, err := namespace.Join(container.Pid, namespace.User|namespace.UTS|namespace.PID)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer h.Close()
+	p, err := h.Spawn(namespace.Options{
+		Path:   "/bin/sh",
+		Args:   []string{"sh", "-c", "hostname; id -u; echo $$"},
+		Stdout: os.Stdout,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p.Wait()
+	// Output:
+	// container
+	// 0
+	// 2
 }
