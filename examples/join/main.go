@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 
 	"github.com/nsgo/nsgo/namespace"
 	"golang.org/x/sys/unix"
@@ -50,6 +51,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stdout, "usage: join [-stay] PID")
 		return 0
+	}
+	if _, isFile := stdout.(*os.File); !isFile {
+		// The child's output is copied into stdout by a goroutine while this
+		// one writes too; a file is passed to the child as it is.
+		stdout = &syncWriter{w: stdout}
 	}
 	pid, err := strconv.Atoi(fs.Arg(0))
 	if err != nil {
@@ -136,4 +142,16 @@ func identity(w io.Writer) {
 	unix.Uname(&u)
 	fmt.Fprintf(w, "pid : %d\nuid : %d\ngid : %d\nhostname : %s\n",
 		os.Getpid(), os.Getuid(), os.Getgid(), unix.ByteSliceToString(u.Nodename[:]))
+}
+
+// syncWriter serializes writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
