@@ -52,6 +52,9 @@ func Join(pid int, kinds Kind) (*Handle, error) {
 	default:
 		defer unix.Close(pidfd)
 	}
+	if joinTestHook != nil {
+		joinTestHook(pid)
+	}
 	h, err := open(desc, "/proc/"+strconv.Itoa(pid)+"/ns/", kinds)
 	if err != nil {
 		return nil, fmt.Errorf("join %w", err)
@@ -109,6 +112,10 @@ func FromPath(path string) (*Handle, error) {
 	}
 	return &Handle{desc: path, kinds: kind, fds: map[Kind]int{kind: fd}, ids: map[Kind]ID{kind: {Dev: st.Dev, Ino: st.Ino}}}, nil
 }
+
+// joinTestHook, set only by tests, runs in Join between pidfd_open and the
+// opening of the namespace files: the window that the pidfd guards.
+var joinTestHook func(pid int)
 
 func checkKinds(kinds Kind) error {
 	if kinds == 0 || kinds&^All != 0 {

@@ -678,5 +678,43 @@ func bindHelper() error {
 	if err := namespace.Unbind(path); err == nil {
 		return errors.New("second Unbind succeeded")
 	}
+
+	// A directory shared already, and one that is a private mount point: both
+	// end up shared, with one mount each, not a new one stacked on top.
+	private := filepath.Join(dir, "private")
+	if err := os.Mkdir(private, 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount(private, private, "", unix.MS_BIND, ""); err != nil {
+		return err
+	}
+	defer unix.Unmount(private, unix.MNT_DETACH)
+	if err := unix.Mount("", private, "", unix.MS_PRIVATE, ""); err != nil {
+		return err
+	}
+	h2, err := namespace.Unshare(namespace.Net)
+	if err != nil {
+		return err
+	}
+	defer h2.Close()
+	for _, p := range []string{filepath.Join(dir, "again"), filepath.Join(private, "ns")} {
+		if err := h2.Bind(namespace.Net, p); err != nil {
+			return err
+		}
+		defer namespace.Unbind(p)
+	}
+	mounts, _ = os.ReadFile("/proc/self/mountinfo")
+	for _, d := range []string{dir, private} {
+		n, shared := 0, true
+		for _, line := range strings.Split(string(mounts), "\n") {
+			if f := strings.Fields(line); len(f) > 4 && f[4] == d {
+				n++
+				shared = shared && strings.Contains(line, " shared:")
+			}
+		}
+		if n != 1 || !shared {
+			return fmt.Errorf("%s: %d mounts, shared %v:\n%s", d, n, shared, mounts)
+		}
+	}
 	return nil
 }

@@ -19,12 +19,13 @@ import (
 func TestMain(m *testing.M) {
 	// The test binary re-runs itself as a helper inside namespaces that a
 	// test made for it.
-	if os.Getenv("NSGO_NAMESPACE_HELPER") == "bind" {
-		if err := bindHelper(); err != nil {
-			fmt.Println("bind:", err)
+	helpers := map[string]func() error{"bind": bindHelper, "pid-reuse": pidReuseHelper}
+	if name := os.Getenv("NSGO_NAMESPACE_HELPER"); name != "" {
+		if err := helpers[name](); err != nil {
+			fmt.Printf("%s: %v\n", name, err)
 			os.Exit(1)
 		}
-		fmt.Println("bind: ok")
+		fmt.Printf("%s: ok\n", name)
 		os.Exit(0)
 	}
 	goleak.VerifyTestMain(m)
