@@ -78,23 +78,50 @@ type entered struct {
 // snapshot is every namespace link of a thread, by link name.
 type snapshot map[string]ID
 
-// threadSnapshot reads the calling thread's namespace links, including
-// pid_for_children (absent until a first child exists after unshare) and
-// time_for_children.
-func threadSnapshot() (snapshot, error) {
-	s := snapshot{}
+// snapshotLinks are the names threadSnapshot reads, for the kinds the kernel
+// has, with pid_for_children and time_for_children.
+var snapshotLinks = func() []string {
+	var names []string
 	for k := range procfs.Supported().Each() {
-		names := []string{k.String()}
+		names = append(names, k.String())
 		if k == PID || k == Time {
 			names = append(names, k.String()+"_for_children")
 		}
-		for _, name := range names {
-			id, err := procfs.Stat("/proc/thread-self/ns/" + name)
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, err
-			}
-			s[name] = id
+	}
+	return names
+}()
+
+// threadSnapshot reads every namespace link of the calling thread, through
+// one descriptor on /proc/thread-self/ns, by readlink (see
+// procfs.NsfsDevice). A pid_for_children link is absent
+// until a first child exists after unshare; it reads as a zero ID.
+func threadSnapshot() (snapshot, error) {
+	const dir = "/proc/thread-self/ns"
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	dev, err := procfs.NsfsDevice()
+	if err != nil {
+		return nil, err
+	}
+	s := make(snapshot, len(snapshotLinks))
+	buf := make([]byte, 64)
+	for _, name := range snapshotLinks {
+		n, err := unix.Readlinkat(fd, name, buf)
+		switch {
+		case err == unix.ENOENT:
+			s[name] = ID{}
+			continue
+		case err != nil:
+			return nil, &os.PathError{Op: "readlink", Path: dir + "/" + name, Err: err}
 		}
+		_, ino, err := procfs.ParseLink(string(buf[:n]))
+		if err != nil {
+			return nil, err
+		}
+		s[name] = ID{Dev: dev, Ino: ino}
 	}
 	return s, nil
 }

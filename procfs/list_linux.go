@@ -284,11 +284,14 @@ func (sc *scanner) scanFiles(dir int) {
 	}
 }
 
-// nsfsDevice returns the device of every namespace file. The kernel keeps one
-// internal nsfs mount for all namespaces (fs/nsfs.c, nsfs_init), so List
-// stats one link for the device and takes each namespace's inode from its
-// link text: readlink(2) there costs a fraction of stat(2), which makes the
-// kernel find the namespace's dentry.
+// NsfsDevice returns the device number of every namespace file: the kernel
+// keeps one internal nsfs mount for all namespaces (fs/nsfs.c, nsfs_init).
+// With it, the inode number in a link's text (readlink(2), ParseLink) is a
+// whole ID, which is cheaper to get than by stat(2): following a namespace
+// link makes the kernel find, or build and free, the namespace's nsfs inode,
+// and readlink only prints its number. The answer is computed once.
+func NsfsDevice() (uint64, error) { return nsfsDevice() }
+
 var nsfsDevice = sync.OnceValues(func() (uint64, error) {
 	for k := range Supported().Each() {
 		id, err := statLink("/proc/self/ns/" + k.String())
