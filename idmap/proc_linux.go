@@ -3,7 +3,10 @@ package idmap
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,25 +63,38 @@ func (s SetGroups) String() string {
 	return "SetGroups(" + strconv.Itoa(int(s)) + ")"
 }
 
-// Resolve returns s, or for Auto what it picks for the calling process: Deny
-// unless the caller has CAP_SETGID in its effective capabilities.
-func (s SetGroups) Resolve() SetGroups {
+// Resolve returns s, or for Auto what Write picks when the calling process
+// writes gid: Deny when the caller lacks CAP_SETGID and gid maps only its own
+// group, as the kernel then demands; Allow otherwise, when the writer is
+// privileged: the caller, or newgidmap for ranges delegated in /etc/subgid.
+func (s SetGroups) Resolve(gid Map) SetGroups {
 	if s != Auto {
 		return s
 	}
-	if hasCapSetgid() {
+	if hasCap(unix.CAP_SETGID) || needsHelper(gid, os.Getegid(), unix.CAP_SETGID) {
 		return Allow
 	}
 	return Deny
 }
 
-func hasCapSetgid() bool {
+// needsHelper reports whether writing m takes newuidmap or newgidmap: the
+// caller lacks capability cap and m maps more than its own ID own.
+func needsHelper(m Map, own int, cap int) bool {
+	if m == nil || hasCap(cap) {
+		return false
+	}
+	return len(m) != 1 || m[0].Count != 1 || int(m[0].Outside) != own
+}
+
+// hasCap reports whether the calling thread has capability c in its
+// effective set.
+func hasCap(c int) bool {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return false
 	}
-	return data[0].Effective&(1<<unix.CAP_SETGID) != 0
+	return data[c/32].Effective&(1<<(c%32)) != 0
 }
 
 // Write writes the ID maps of process pid's user namespace: uid to
@@ -89,7 +105,11 @@ func hasCapSetgid() bool {
 //
 // The writer must have CAP_SETUID (CAP_SETGID) over the parent user namespace
 // of pid's namespace, or map only its own effective ID, with setgroups denied
-// for a gid map. The error names the file and wraps the errno.
+// for a gid map. Otherwise, the way rootless containers do it, Write runs
+// newuidmap (newgidmap) from the uidmap package, which maps the ranges that
+// /etc/subuid (/etc/subgid) delegates to the caller; its absence, and ranges
+// not delegated, are errors that say so. The error names the file or program
+// and wraps the errno or exit status.
 func Write(pid int, uid, gid Map, sg SetGroups) error {
 	if sg < Auto || sg > Deny {
 		return fmt.Errorf("idmap: write pid %d: invalid SetGroups value %d", pid, int(sg))
@@ -114,21 +134,76 @@ func Write(pid int, uid, gid Map, sg SetGroups) error {
 	}
 	defer unix.Close(dir)
 	if uid != nil {
-		if err := writeAt(dir, pid, "uid_map", uid.String()); err != nil {
+		if needsHelper(uid, os.Geteuid(), unix.CAP_SETUID) {
+			err = runHelper(uidHelper, pid, uid)
+		} else {
+			err = writeAt(dir, pid, "uid_map", uid.String())
+		}
+		if err != nil {
 			return err
 		}
 	}
 	if gid != nil {
-		if sg.Resolve() == Deny {
+		if sg.Resolve(gid) == Deny {
 			if err := writeAt(dir, pid, "setgroups", "deny"); err != nil {
 				return err
 			}
 		}
-		if err := writeAt(dir, pid, "gid_map", gid.String()); err != nil {
-			return err
+		if needsHelper(gid, os.Getegid(), unix.CAP_SETGID) {
+			return runHelper(gidHelper, pid, gid)
 		}
+		return writeAt(dir, pid, "gid_map", gid.String())
 	}
 	return nil
+}
+
+// helper describes newuidmap or newgidmap.
+type helper struct {
+	program string // newuidmap
+	file    string // /etc/subuid
+	ids     string // "user IDs"
+	own     func() int
+	read    func(string) ([]SubRange, error)
+}
+
+var (
+	uidHelper = helper{"newuidmap", "/etc/subuid", "user IDs", os.Geteuid, ReadSubUIDs}
+	gidHelper = helper{"newgidmap", "/etc/subgid", "group IDs", os.Getegid, ReadSubGIDs}
+)
+
+// runHelper writes m for process pid with the setuid helper h.
+func runHelper(h helper, pid int, m Map) error {
+	path, err := exec.LookPath(h.program)
+	if err != nil {
+		return fmt.Errorf("idmap: mapping %q needs privilege or %s, from the uidmap package, with the %s delegated in %s: %w: %w",
+			m.String(), h.program, h.ids, h.file, err, os.ErrPermission)
+	}
+	args := []string{strconv.Itoa(pid)}
+	for _, r := range m {
+		args = append(args, strconv.FormatUint(uint64(r.Inside), 10), strconv.FormatUint(uint64(r.Outside), 10), strconv.FormatUint(uint64(r.Count), 10))
+	}
+	out, err := exec.Command(path, args...).CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	// Say which ranges are not delegated, the usual cause.
+	own := h.own()
+	subs, _ := h.read(strconv.Itoa(own))
+	var missing []string
+	for _, r := range m {
+		if r.Count == 1 && int(r.Outside) == own {
+			continue
+		}
+		if !slices.ContainsFunc(subs, func(s SubRange) bool { return s.Contains(r.Outside, r.Count) }) {
+			missing = append(missing, fmt.Sprintf("%d-%d", r.Outside, uint64(r.Outside)+uint64(r.Count)-1))
+		}
+	}
+	msg := strings.TrimSpace(string(out))
+	if len(missing) > 0 {
+		return fmt.Errorf("idmap: %s %s: %w: %s: outside %s %s not delegated to %d in %s: %w",
+			h.program, strings.Join(args, " "), err, msg, h.ids, strings.Join(missing, ", "), own, h.file, os.ErrPermission)
+	}
+	return fmt.Errorf("idmap: %s %s: %w: %s", h.program, strings.Join(args, " "), err, msg)
 }
 
 func procPath(pid int, file string) string {

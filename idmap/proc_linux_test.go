@@ -174,14 +174,19 @@ func TestWriteErrors(t *testing.T) {
 }
 
 func TestSetGroupsResolve(t *testing.T) {
+	own := idmap.Map{rng(0, uint32(os.Getegid()), 1)}
 	want := idmap.Deny
 	if os.Getuid() == 0 {
 		want = idmap.Allow
 	}
-	if got := idmap.Auto.Resolve(); got != want {
-		t.Errorf("Auto.Resolve() as uid %d = %s, want %s", os.Getuid(), got, want)
+	if got := idmap.Auto.Resolve(own); got != want {
+		t.Errorf("Auto.Resolve(own gid) as uid %d = %s, want %s", os.Getuid(), got, want)
 	}
-	if idmap.Allow.Resolve() != idmap.Allow || idmap.Deny.Resolve() != idmap.Deny {
+	// Delegated ranges are written by newgidmap, which is privileged.
+	if got := idmap.Auto.Resolve(idmap.Map{rng(0, uint32(os.Getegid()), 1), rng(1, 100000, 65536)}); got != idmap.Allow {
+		t.Errorf("Auto.Resolve(subordinate ranges) = %s, want allow", got)
+	}
+	if idmap.Allow.Resolve(own) != idmap.Allow || idmap.Deny.Resolve(own) != idmap.Deny {
 		t.Error("Resolve changed an explicit choice")
 	}
 	if s := idmap.SetGroups(9).String(); s != "SetGroups(9)" {

@@ -19,7 +19,10 @@ import (
 func TestMain(m *testing.M) {
 	// The test binary re-runs itself as a helper inside namespaces that a
 	// test made for it.
-	helpers := map[string]func() error{"bind": bindHelper, "pid-reuse": pidReuseHelper}
+	helpers := map[string]func() error{
+		"bind": bindHelper, "pid-reuse": pidReuseHelper,
+		"subid-setup": subidSetupHelper, "subid-run": subidRunHelper,
+	}
 	if name := os.Getenv("NSGO_NAMESPACE_HELPER"); name != "" {
 		if err := helpers[name](); err != nil {
 			fmt.Printf("%s: %v\n", name, err)

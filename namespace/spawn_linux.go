@@ -103,7 +103,7 @@ func prepare(o *Options, h *Handle) (*spawn, error) {
 	if err := checkOptions(o); err != nil {
 		return nil, err
 	}
-	s := &spawn{opts: o, uidMap: o.UIDMap, gidMap: o.GIDMap, setGroup: o.SetGroups.Resolve()}
+	s := &spawn{opts: o, uidMap: o.UIDMap, gidMap: o.GIDMap, setGroup: o.SetGroups.Resolve(o.GIDMap)}
 	p := &s.plan
 	p.syncFd = -1
 	p.joinUser = -1
