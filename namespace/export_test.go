@@ -3,3 +3,11 @@ package namespace
 // SetJoinTestHook sets a function that Join runs between pidfd_open and the
 // opening of the namespace files.
 func SetJoinTestHook(fn func(pid int)) { joinTestHook = fn }
+
+// SetBeforeMapsTestHook sets a function that Spawn runs after the clone and
+// before writing the ID maps.
+func SetBeforeMapsTestHook(fn func(pid int)) { beforeMapsTestHook = fn }
+
+// SetMaxNameLen changes the host name limit that Spawn checks, so that a
+// test can make sethostname fail in the child; it returns the old limit.
+func SetMaxNameLen(n int) int { old := maxNameLen; maxNameLen = n; return old }

@@ -18,7 +18,12 @@ import (
 )
 
 // maxNameLen is the kernel's limit for host and domain names (HOST_NAME_MAX).
-const maxNameLen = 64
+// A variable only so that tests can let a longer name reach the child.
+var maxNameLen = 64
+
+// beforeMapsTestHook, set only by tests, runs in the parent after the clone
+// and before the ID maps are written, while the child waits for them.
+var beforeMapsTestHook func(pid int)
 
 // Spawn starts a program in new namespaces, as opts describes, and returns
 // once the program runs, or with an error once nothing of the attempt
@@ -514,6 +519,9 @@ func (s *spawn) start() (*Process, error) {
 	s.closeAfterStart = nil
 
 	if needSync {
+		if beforeMapsTestHook != nil {
+			beforeMapsTestHook(pid)
+		}
 		err := idmap.Write(pid, s.uidMap, s.gidMap, s.setGroup)
 		if err == nil {
 			_, err = unix.Write(syncPipe[1], []byte{0})
@@ -523,6 +531,9 @@ func (s *spawn) start() (*Process, error) {
 		}
 		unix.Close(syncPipe[1])
 		if err != nil {
+			if ws, exited := reapIfExited(pid); exited {
+				return nil, fmt.Errorf("the child exited (%s) before its ID maps were written: %w", waitStatusText(ws), err)
+			}
 			killAndReap(pid)
 			return nil, err
 		}
@@ -613,6 +624,25 @@ func (s *spawn) stepName(step uint32) string {
 		return fmt.Sprintf("setns %s %s", s.joinDesc, s.joinedKinds[i])
 	}
 	return fmt.Sprintf("step %d", step)
+}
+
+// reapIfExited reaps pid if it has exited already.
+func reapIfExited(pid int) (unix.WaitStatus, bool) {
+	var ws unix.WaitStatus
+	for {
+		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		return ws, err == nil && got == pid
+	}
+}
+
+func waitStatusText(ws unix.WaitStatus) string {
+	if ws.Signaled() {
+		return "killed by " + unix.SignalName(ws.Signal())
+	}
+	return fmt.Sprintf("exit status %d", ws.ExitStatus())
 }
 
 func killAndReap(pid int) {

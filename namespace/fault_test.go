@@ -1,0 +1,125 @@
+package namespace_test
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/nsgo/nsgo/idmap"
+	"github.com/nsgo/nsgo/namespace"
+	"golang.org/x/sys/unix"
+)
+
+// faultOpts is a spawn with a new user namespace and maps, so that the
+// child waits for the parent.
+func faultOpts() namespace.Options {
+	uidMap, gidMap := ownMaps()
+	return namespace.Options{Path: "/bin/true", New: namespace.User | namespace.UTS, UIDMap: uidMap, GIDMap: gidMap}
+}
+
+// checkFault spawns with opts and checks the error and that nothing stays:
+// no child, zombie or descriptor, no new mount.
+func checkFault(t *testing.T, opts namespace.Options, want string, is error) {
+	t.Helper()
+	before := takeCounts(t)
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	p, err := namespace.Spawn(opts)
+	if err == nil {
+		p.Wait()
+		t.Fatalf("Spawn succeeded, want an error containing %q", want)
+	}
+	if !strings.Contains(err.Error(), want) || (is != nil && !errors.Is(err, is)) {
+		t.Errorf("Spawn = %v; want %q, matching %v", err, want, is)
+	}
+	checkNoLeak(t, before)
+	if now, _ := os.ReadFile("/proc/self/mountinfo"); string(now) != string(mounts) {
+		t.Error("mounts changed")
+	}
+}
+
+// TestFaultChildDiesWaitingForMaps kills the child while it waits for its
+// maps.
+func TestFaultChildDiesWaitingForMaps(t *testing.T) {
+	namespace.SetBeforeMapsTestHook(func(pid int) {
+		unix.Kill(pid, unix.SIGKILL)
+		// Let it die, so that the map write meets a dead process.
+		for range 1000 {
+			b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			if len(b) == 0 || strings.Contains(string(b), ") Z ") {
+				return
+			}
+			unix.Nanosleep(&unix.Timespec{Nsec: 1e6}, nil)
+		}
+	})
+	defer namespace.SetBeforeMapsTestHook(nil)
+	checkFault(t, faultOpts(), "the child exited (killed by SIGKILL) before its ID maps were written", nil)
+}
+
+// TestFaultMapsWrittenTwice writes the maps before Spawn does: the kernel
+// takes a map once, so Spawn's write fails.
+func TestFaultMapsWrittenTwice(t *testing.T) {
+	opts := faultOpts()
+	namespace.SetBeforeMapsTestHook(func(pid int) {
+		if err := idmap.Write(pid, opts.UIDMap, nil, idmap.Auto); err != nil {
+			t.Errorf("first write: %v", err)
+		}
+	})
+	defer namespace.SetBeforeMapsTestHook(nil)
+	checkFault(t, opts, "write /proc/", os.ErrPermission)
+}
+
+// TestFaultSethostname lets a 65-byte host name reach the child, whose
+// sethostname fails.
+func TestFaultSethostname(t *testing.T) {
+	defer namespace.SetMaxNameLen(namespace.SetMaxNameLen(100))
+	opts := faultOpts()
+	opts.Hostname = strings.Repeat("h", 65)
+	checkFault(t, opts, "child sethostname", syscall.EINVAL)
+}
+
+// TestFaultMountProc makes the child's proc mount fail: a user namespace may
+// mount proc only where /proc is fully visible, and a helper covers
+// /proc/sys in a private mount namespace of its own.
+func TestFaultMountProc(t *testing.T) {
+	if !privileged {
+		t.Skip("covering /proc/sys in a helper's mount namespace needs root")
+	}
+	var out strings.Builder
+	p, err := namespace.Spawn(namespace.Options{
+		Path: "/proc/self/exe", Args: []string{"namespace.test", "-test.run=^$"},
+		Env: withEnv("NSGO_NAMESPACE_HELPER=proc-fault"), New: namespace.Mount,
+		Stdout: &out, Stderr: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := p.Wait(); err != nil || !st.Success() || !strings.Contains(out.String(), "proc-fault: ok") {
+		t.Errorf("helper: %v %v\n%s", st, err, out.String())
+	}
+}
+
+func procFaultHelper() error {
+	if err := unix.Mount("none", "/proc/sys", "tmpfs", 0, ""); err != nil {
+		return err
+	}
+	opts := namespace.Options{
+		Path: "/bin/true", New: namespace.User | namespace.PID | namespace.Mount, MountProc: true,
+		UIDMap: idmap.Map{{Inside: 0, Outside: 0, Count: 1}}, GIDMap: idmap.Map{{Inside: 0, Outside: 0, Count: 1}},
+	}
+	_, err := namespace.Spawn(opts)
+	var ce *namespace.ChildError
+	if !errors.As(err, &ce) || ce.Step != "mount /proc" || !errors.Is(err, os.ErrPermission) {
+		return errors.New("Spawn with /proc/sys covered: " + errString(err))
+	}
+	return nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return err.Error()
+}
