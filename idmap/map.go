@@ -123,6 +123,25 @@ func (m Map) Inside(outside uint32) (id uint32, ok bool) {
 	return 0, false
 }
 
+// CoversInside reports whether m maps every inside ID from start to
+// start+count-1, across as many ranges as it takes.
+func (m Map) CoversInside(start, count uint32) bool {
+	next, end := uint64(start), uint64(start)+uint64(count)
+	for next < end {
+		found := false
+		for _, r := range m {
+			if in, _ := r.end(); uint64(r.Inside) <= next && next < in {
+				next, found = in, true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
 // Parse reads a map in the text format of /proc/PID/uid_map and gid_map: one
 // range per line, three unsigned decimal numbers separated by blanks, each line
 // ending in a newline (the last one may lack it). It accepts the kernel's

@@ -127,6 +127,21 @@ func TestContainsInside(t *testing.T) {
 	}
 }
 
+func TestCoversInside(t *testing.T) {
+	m := idmap.Map{rng(0, 1000, 10), rng(10, 5000, 5), rng(100, 6000, 1)}
+	for _, tc := range []struct {
+		start, count uint32
+		want         bool
+	}{{0, 10, true}, {0, 15, true}, {5, 10, true}, {14, 1, true}, {14, 2, false}, {100, 1, true}, {99, 2, false}, {15, 85, false}} {
+		if got := m.CoversInside(tc.start, tc.count); got != tc.want {
+			t.Errorf("CoversInside(%d, %d) = %v", tc.start, tc.count, got)
+		}
+	}
+	if !(idmap.Map{rng(0, 0, 4294967295)}).CoversInside(4294967200, 95) {
+		t.Error("the initial namespace's map does not cover its top IDs")
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"0 0 4294967295\n", "         0     100000      65536\n", "0 1000 1\n1 100000 65536\n",

@@ -123,3 +123,44 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestOutsideIDsNotMapped asks, from a user namespace where only 0 is
+// mapped, for a map whose outside ID is 5: refused before any clone.
+func TestOutsideIDsNotMapped(t *testing.T) {
+	var out strings.Builder
+	opts := namespace.Options{
+		Path: "/proc/self/exe", Args: []string{"namespace.test", "-test.run=^$"},
+		Env: withEnv("NSGO_NAMESPACE_HELPER=nested-map"), New: namespace.User,
+		Stdout: &out, Stderr: &out,
+	}
+	opts.UIDMap, opts.GIDMap = ownMaps()
+	p, err := namespace.Spawn(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := p.Wait(); err != nil || !st.Success() || !strings.Contains(out.String(), "nested-map: ok") {
+		t.Errorf("helper: %v %v\n%s", st, err, out.String())
+	}
+}
+
+func nestedMapHelper() error {
+	before, _ := os.ReadDir("/proc/self/fd")
+	_, err := namespace.Spawn(namespace.Options{
+		Path: "/bin/true", New: namespace.User,
+		UIDMap: idmap.Map{{Inside: 0, Outside: 5, Count: 1}},
+	})
+	var re *idmap.RangeError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), `UIDMap: idmap: range 0 "0 5 1": outside IDs 5-5 are not mapped in the caller's user namespace`) {
+		return errors.New("map of an unmapped outside ID: " + errString(err))
+	}
+	if after, _ := os.ReadDir("/proc/self/fd"); len(after) != len(before) {
+		return errors.New("descriptors left behind")
+	}
+	// Its own ID, 0 here, it may map.
+	p, err := namespace.Spawn(namespace.Options{Path: "/bin/true", New: namespace.User, UIDMap: idmap.Map{{Inside: 0, Outside: 0, Count: 1}}})
+	if err != nil {
+		return err
+	}
+	p.Wait()
+	return nil
+}

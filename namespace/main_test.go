@@ -17,12 +17,18 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The runtime makes its poller's descriptors on first use of a pipe:
+	// have them before any test counts descriptors.
+	if r, w, err := os.Pipe(); err == nil {
+		r.Close()
+		w.Close()
+	}
 	// The test binary re-runs itself as a helper inside namespaces that a
 	// test made for it.
 	helpers := map[string]func() error{
 		"bind": bindHelper, "pid-reuse": pidReuseHelper,
 		"subid-setup": subidSetupHelper, "subid-run": subidRunHelper,
-		"proc-fault": procFaultHelper,
+		"proc-fault": procFaultHelper, "nested-map": nestedMapHelper,
 	}
 	if name := os.Getenv("NSGO_NAMESPACE_HELPER"); name != "" {
 		if err := helpers[name](); err != nil {
@@ -31,12 +37,6 @@ func TestMain(m *testing.M) {
 		}
 		fmt.Printf("%s: ok\n", name)
 		os.Exit(0)
-	}
-	// The runtime makes its poller's descriptors on first use of a pipe:
-	// have them before any test counts descriptors.
-	if r, w, err := os.Pipe(); err == nil {
-		r.Close()
-		w.Close()
 	}
 	goleak.VerifyTestMain(m)
 }

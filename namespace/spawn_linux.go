@@ -256,10 +256,25 @@ func checkOptions(o *Options) error {
 	for _, m := range []struct {
 		field string
 		m     idmap.Map
-	}{{"UIDMap", o.UIDMap}, {"GIDMap", o.GIDMap}} {
-		if m.m != nil {
-			if err := m.m.Validate(); err != nil {
-				return fmt.Errorf("%s: %w", m.field, err)
+		own   func(int) (idmap.Map, error)
+	}{{"UIDMap", o.UIDMap, idmap.ReadUIDMap}, {"GIDMap", o.GIDMap, idmap.ReadGIDMap}} {
+		if m.m == nil {
+			continue
+		}
+		if err := m.m.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", m.field, err)
+		}
+		// Outside IDs are the caller's namespace's IDs: the kernel refuses
+		// any that its own map does not map.
+		own, err := m.own(os.Getpid())
+		if err != nil {
+			return err
+		}
+		for i, r := range m.m {
+			if !own.CoversInside(r.Outside, r.Count) {
+				return fmt.Errorf("%s: %w", m.field, &idmap.RangeError{Index: i, Range: r,
+					Problem: fmt.Sprintf("outside IDs %d-%d are not mapped in the caller's user namespace (its map: %q)",
+						r.Outside, uint64(r.Outside)+uint64(r.Count)-1, own.String())})
 			}
 		}
 	}
