@@ -443,6 +443,34 @@ func TestJoinErrors(t *testing.T) {
 	if _, err := namespace.Unshare(namespace.PID); err == nil || !strings.Contains(err.Error(), "use Spawn") {
 		t.Errorf("Unshare(PID) = %v", err)
 	}
+	if _, err := namespace.Unshare(0); err == nil {
+		t.Error("Unshare(0) succeeded")
+	}
+	if err := namespace.Unbind(plain); err == nil || !strings.Contains(err.Error(), "unbind "+plain) {
+		t.Errorf("Unbind of a file that is no mount = %v", err)
+	}
+	self, err := namespace.Current(namespace.UTS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uidMap, _ := ownMaps()
+	for _, tc := range []struct {
+		opts namespace.Options
+		want string
+	}{
+		{namespace.Options{Path: "/bin/true", New: namespace.User, UIDMap: uidMap}, "new user namespace inside a Handle's namespaces is not supported"},
+		{namespace.Options{}, "empty Path"},
+		{namespace.Options{Path: "/bin/true", Hostname: "x"}, "Hostname needs a new uts namespace"},
+		{namespace.Options{Path: "/nonexistent"}, "child execve: no such file"},
+	} {
+		if p, err := self.Spawn(tc.opts); err == nil {
+			p.Wait()
+			t.Errorf("Handle.Spawn(%+v) succeeded", tc.opts)
+		} else if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Handle.Spawn: %v, want %q", err, tc.want)
+		}
+	}
+	self.Close()
 	checkNoLeak(t, before)
 }
 
