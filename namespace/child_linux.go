@@ -46,6 +46,7 @@ const (
 	stepWriteTimens
 	stepOpenTimeNS
 	stepSetnsTime
+	stepOpenProc
 	stepSetgroups
 	stepSetgid
 	stepSetuid
@@ -104,7 +105,8 @@ type childPlan struct {
 	setUID           bool
 	uid              uintptr
 
-	report   [2]uint32 // step, errno
+	statfs   unix.Statfs_t // the child's fstatfs buffer
+	report   [2]uint32     // step, errno
 	syncByte byte
 }
 
@@ -113,8 +115,9 @@ var (
 	strSlash       = [...]byte{'/', 0}
 	strProc        = [...]byte{'p', 'r', 'o', 'c', 0}
 	strProcDir     = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
-	strTimensFile  = []byte("/proc/self/timens_offsets\x00")
-	strTimeNSFile  = []byte("/proc/self/ns/time_for_children\x00")
+	strProcSelf    = []byte("/proc/self\x00")
+	strTimensFile  = []byte("timens_offsets\x00")
+	strTimeNSFile  = []byte("ns/time_for_children\x00")
 	cloneFirstArgs = runtime.GOARCH != "s390x" // s390x takes the stack first
 )
 
@@ -165,6 +168,23 @@ func childMain(p *childPlan) {
 			}
 			break
 		}
+	}
+	// The /proc files the child writes are opened relative to /proc/self,
+	// opened here, before it may enter a mount namespace whose /proc another
+	// process controls, and checked to be procfs.
+	procSelf := uintptr(atFDCWD)
+	if p.unshareTime {
+		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strProcSelf[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+		if e == 0 {
+			_, _, e = syscall.RawSyscall(syscall.SYS_FSTATFS, fd, uintptr(unsafe.Pointer(&p.statfs)), 0)
+		}
+		if e == 0 && p.statfs.Type != unix.PROC_SUPER_MAGIC {
+			e = syscall.EXDEV
+		}
+		if e != 0 {
+			childFail(p, stepOpenProc, e)
+		}
+		procSelf = fd
 	}
 	if len(p.joinFds) > 0 || p.joinUser >= 0 {
 		// As nsenter: every kind but user, letting EPERM pass when a user
@@ -247,7 +267,7 @@ func childMain(p *childPlan) {
 			childFail(p, stepUnshareTime, e)
 		}
 		if len(p.timeOffsets) > 0 {
-			fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strTimensFile[0])), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
+			fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, procSelf, uintptr(unsafe.Pointer(&strTimensFile[0])), unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0, 0, 0)
 			if e != 0 {
 				childFail(p, stepOpenTimens, e)
 			}
@@ -260,7 +280,7 @@ func childMain(p *childPlan) {
 			}
 			syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
 		}
-		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strTimeNSFile[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, procSelf, uintptr(unsafe.Pointer(&strTimeNSFile[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
 			childFail(p, stepOpenTimeNS, e)
 		}
@@ -268,6 +288,7 @@ func childMain(p *childPlan) {
 			childFail(p, stepSetnsTime, e)
 		}
 		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
+		syscall.RawSyscall(syscall.SYS_CLOSE, procSelf, 0, 0)
 	}
 	if p.setGroups {
 		var list uintptr

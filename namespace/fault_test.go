@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nsgo/nsgo/idmap"
 	"github.com/nsgo/nsgo/namespace"
@@ -162,5 +163,68 @@ func nestedMapHelper() error {
 		return err
 	}
 	p.Wait()
+	return nil
+}
+
+// TestFakeProcInJoinedMount joins a mount namespace whose /proc is a tmpfs
+// with decoy files, as a hostile container could make it, and asks for a new
+// time namespace with an offset: the child must write the real /proc, which
+// it opened before it joined, and the program must see the offset.
+func TestFakeProcInJoinedMount(t *testing.T) {
+	if !privileged {
+		t.Skip("runs the test binary from its build directory, which only root may enter")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startContainer(t, namespace.Options{New: namespace.Mount})
+	// Cover /proc in the target's mount namespace with decoys.
+	fake, err := namespace.Join(c.p.Pid, namespace.Mount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	err = fake.Do(func() error {
+		if err := unix.Mount("none", "/proc", "tmpfs", 0, ""); err != nil {
+			return err
+		}
+		if err := os.MkdirAll("/proc/self/ns", 0o755); err != nil {
+			return err
+		}
+		for _, f := range []string{"/proc/self/timens_offsets", "/proc/self/ns/time_for_children"} {
+			if err := os.WriteFile(f, nil, 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	p, err := fake.Spawn(namespace.Options{
+		Path: exe, Args: []string{"namespace.test", "-test.run=^$"},
+		Env: withEnv("NSGO_NAMESPACE_HELPER=boottime"),
+		New: namespace.Time, BoottimeOffset: 1000 * time.Hour,
+		Stdout: &out, Stderr: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := p.Wait(); err != nil || !st.Success() || !strings.Contains(out.String(), "boottime: ok") {
+		t.Errorf("program: %v %v\n%s", st, err, out.String())
+	}
+}
+
+// boottimeHelper checks that CLOCK_BOOTTIME carries the 1000h offset.
+func boottimeHelper() error {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return err
+	}
+	if ts.Sec < 3600*1000 {
+		return errors.New("CLOCK_BOOTTIME is " + strconv.FormatInt(ts.Sec, 10) + "s, without the 1000h offset")
+	}
 	return nil
 }

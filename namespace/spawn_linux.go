@@ -612,6 +612,8 @@ func (s *spawn) stepName(step uint32) string {
 		return fmt.Sprintf("write /proc/self/timens_offsets %q", p.timeOffsets)
 	case stepOpenTimeNS:
 		return "open /proc/self/ns/time_for_children"
+	case stepOpenProc:
+		return "open /proc/self on procfs"
 	case stepSetnsTime:
 		return "setns time namespace"
 	case stepSetgroups:
