@@ -349,6 +349,7 @@ func TestSpawnBadInput(t *testing.T) {
 		{"unknown kind bits", namespace.Options{Path: "/bin/true", New: 0x1}, "no namespace kind", nil, ""},
 		{"overlapping map", namespace.Options{Path: "/bin/true", New: namespace.User, UIDMap: idmap.Map{rng(0, 1000, 10), rng(5, 2000, 1)}}, "inside IDs overlap", nil, ""},
 		{"zero count", namespace.Options{Path: "/bin/true", New: namespace.User, GIDMap: idmap.Map{rng(0, 1000, 0)}}, "count is zero", nil, ""},
+		{"overflow", namespace.Options{Path: "/bin/true", New: namespace.User, UIDMap: idmap.Map{rng(0, 4294967000, 1000)}}, "outside IDs run past 4294967294", nil, ""},
 		{"341 ranges", namespace.Options{Path: "/bin/true", New: namespace.User, UIDMap: make(idmap.Map, 341)}, "more than 340", nil, ""},
 		{"map without user", namespace.Options{Path: "/bin/true", UIDMap: uidMap}, "UIDMap needs a new user namespace", nil, ""},
 		{"100-byte host name", withUser(namespace.Options{Path: "/bin/true", New: namespace.UTS, Hostname: strings.Repeat("h", 100)}), "longer than the kernel's 64", nil, ""},
