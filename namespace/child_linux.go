@@ -65,6 +65,12 @@ const (
 // copy of the memory.
 type childPlan struct {
 	cloneFlags uintptr
+	// vfork clones with CLONE_VM|CLONE_VFORK: the child shares the parent's
+	// memory and runs on its stack while the parent thread sleeps until the
+	// execve, as os/exec does; it copies no page tables. Only for a child
+	// that waits for nothing from the parent and enters no time namespace
+	// (setns and unshare of time refuse a task that shares its memory).
+	vfork bool
 	path       *byte
 	argv       **byte // nil-terminated
 	envv       **byte // nil-terminated
@@ -134,7 +140,11 @@ const atFDCWD = ^uintptr(-unix.AT_FDCWD - 1)
 func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
 	var r uintptr
 	runtime_BeforeFork()
-	if cloneFirstArgs {
+	if p.vfork {
+		var e uintptr
+		r, e = rawVforkClone(p.cloneFlags | unix.CLONE_VM | unix.CLONE_VFORK)
+		errno = syscall.Errno(e)
+	} else if cloneFirstArgs {
 		r, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, p.cloneFlags, 0, 0, 0, 0, 0)
 	} else {
 		r, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, 0, p.cloneFlags, 0, 0, 0, 0)

@@ -164,6 +164,7 @@ func prepare(o *Options, h *Handle) (*spawn, error) {
 			return nil, fmt.Errorf("Dir: %w", err)
 		}
 	}
+	p.vfork = haveVfork && h == nil && o.UIDMap == nil && o.GIDMap == nil && !o.New.Has(Time) && !p.refork
 	if err := s.files(); err != nil {
 		s.closeParentEnds()
 		return nil, err

@@ -1,0 +1,339 @@
+// Command bench times nsgo against its peers side by side, in one run,
+// alternating, and prints a table of medians and ratios:
+//
+//   - Spawn of /bin/true in new uts, pid, ipc, mnt and user namespaces with
+//     root maps, against os/exec with the same flags and maps, and against a
+//     C clone+execve (testdata/spawn.c, compiled when gcc is there);
+//   - the same without a user namespace (root only);
+//   - Handle.Spawn of /bin/true into all of a container's namespaces, against
+//     `nsenter -t PID -a /bin/true`;
+//   - Handle.Do on a network namespace, against a raw setns round trip on a
+//     locked thread and against the CNI plugins' ns.NetNS.Do;
+//   - procfs.List against `lsns -J`.
+//
+// It is a module of its own so that nsgo's go.mod keeps its three
+// dependencies. Run it as root for every row:
+//
+//	cd examples/bench && go run . [-rounds 21] [-batch 20]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/nsgo/nsgo/idmap"
+	"github.com/nsgo/nsgo/namespace"
+	"github.com/nsgo/nsgo/procfs"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	rounds = flag.Int("rounds", 21, "alternating rounds; the medians are over these")
+	batch  = flag.Int("batch", 20, "operations per round and peer; a round's figure is their mean")
+)
+
+// peer is one contender of a comparison: run does n operations and returns
+// their mean duration.
+type peer struct {
+	name string
+	run  func(n int) (time.Duration, error)
+}
+
+type row struct {
+	what   string
+	target string // the issue's target for the first peer against the second
+	peers  []peer
+}
+
+func main() {
+	flag.Parse()
+	root := os.Getuid() == 0
+	var rows []row
+	userKinds := namespace.UTS | namespace.PID | namespace.IPC | namespace.Mount | namespace.User
+	rows = append(rows, row{"Spawn uts|pid|ipc|mnt|user, root maps", "<= 0.75x os/exec", []peer{
+		{"nsgo Spawn", spawnNSGo(userKinds)},
+		{"os/exec", spawnExec(userKinds)},
+		{"C clone+execve", spawnC(userKinds)},
+	}})
+	if root {
+		plain := userKinds &^ namespace.User
+		rows = append(rows, row{"Spawn uts|pid|ipc|mnt, no user namespace", "<= 1.0x os/exec", []peer{
+			{"nsgo Spawn", spawnNSGo(plain)},
+			{"os/exec", spawnExec(plain)},
+			{"C clone+execve", spawnC(plain)},
+		}})
+	}
+	target, h, err := container()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	defer func() { h.Close(); target.Kill(); target.Wait() }()
+	rows = append(rows, row{"into all namespaces of a container", "<= 0.5x nsenter -a", []peer{
+		{"nsgo Handle.Spawn", func(n int) (time.Duration, error) {
+			return timed(n, func() error { return wait(h.Spawn(namespace.Options{Path: "/bin/true"})) })
+		}},
+		{"nsenter -a", command("nsenter", "-t", strconv.Itoa(target.Pid), "-a", "/bin/true")},
+		{"/bin/true alone", command("/bin/true")},
+	}})
+	if root {
+		netns, err := namespace.Unshare(namespace.Net)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer netns.Close()
+		path, err := bind(netns)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer os.RemoveAll(filepath.Dir(path))
+		defer namespace.Unbind(path)
+		cni, err := ns.GetNS(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		defer cni.Close()
+		rows = append(rows, row{"Do on a net namespace", "<= 1.0x CNI, <= 3x raw", []peer{
+			{"nsgo Handle.Do", func(n int) (time.Duration, error) {
+				return timed(n, func() error { return netns.Do(func() error { return nil }) })
+			}},
+			{"CNI NetNS.Do", func(n int) (time.Duration, error) {
+				return timed(n, func() error { return cni.Do(func(ns.NetNS) error { return nil }) })
+			}},
+			{"raw setns round trip", rawSetns(path)},
+		}})
+	}
+	rows = append(rows, row{"list every namespace", "<= 0.2x lsns -J", []peer{
+		{"nsgo procfs.List", func(n int) (time.Duration, error) {
+			return timed(n, func() error { _, err := procfs.List(); return err })
+		}},
+		{"lsns -J", command("lsns", "-J")},
+	}})
+
+	fmt.Printf("%s, %d CPUs, Linux %s, uid %d; medians of %d alternating rounds of %d operations\n\n",
+		runtime.Version(), runtime.NumCPU(), kernel(), os.Getuid(), *rounds, *batch)
+	fmt.Println("| operation | peer | median | vs 2nd | target |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, r := range rows {
+		meds, err := measure(r.peers)
+		if err != nil {
+			fmt.Printf("| %s | | %v | | |\n", r.what, err)
+			continue
+		}
+		for i, p := range r.peers {
+			if meds[i] < 0 {
+				fmt.Printf("| %s | %s | not available | | |\n", r.what, p.name)
+				continue
+			}
+			target := ""
+			if i == 0 {
+				target = r.target
+			}
+			fmt.Printf("| %s | %s | %s | %.2fx | %s |\n", r.what, p.name, meds[i].Round(time.Microsecond/10), float64(meds[i])/float64(meds[1]), target)
+		}
+	}
+}
+
+// measure runs the peers in alternating rounds and returns their medians; a
+// peer that is not available gets -1.
+func measure(peers []peer) ([]time.Duration, error) {
+	times := make([][]time.Duration, len(peers))
+	for range *rounds {
+		for i, p := range peers {
+			d, err := p.run(*batch)
+			if err == errUnavailable {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", p.name, err)
+			}
+			times[i] = append(times[i], d)
+		}
+	}
+	meds := make([]time.Duration, len(peers))
+	for i, t := range times {
+		if len(t) == 0 {
+			meds[i] = -1
+			continue
+		}
+		slices.Sort(t)
+		meds[i] = t[len(t)/2]
+	}
+	return meds, nil
+}
+
+var errUnavailable = fmt.Errorf("not available")
+
+func timed(n int, op func() error) (time.Duration, error) {
+	start := time.Now()
+	for range n {
+		if err := op(); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(start) / time.Duration(n), nil
+}
+
+func wait(p *namespace.Process, err error) error {
+	if err != nil {
+		return err
+	}
+	st, err := p.Wait()
+	if err == nil && !st.Success() {
+		err = fmt.Errorf("program: %v", st)
+	}
+	return err
+}
+
+// rootMaps are the maps a container runtime writes: a shifted range as root,
+// one's own IDs otherwise.
+func rootMaps() (idmap.Map, idmap.Map) {
+	if os.Getuid() == 0 {
+		return idmap.Map{{Inside: 0, Outside: 100000, Count: 65536}}, idmap.Map{{Inside: 0, Outside: 100000, Count: 65536}}
+	}
+	return idmap.Map{{Inside: 0, Outside: uint32(os.Getuid()), Count: 1}}, idmap.Map{{Inside: 0, Outside: uint32(os.Getgid()), Count: 1}}
+}
+
+func spawnNSGo(kinds namespace.Kind) func(int) (time.Duration, error) {
+	opts := namespace.Options{Path: "/bin/true", New: kinds, Env: []string{}}
+	if kinds.Has(namespace.User) {
+		opts.UIDMap, opts.GIDMap = rootMaps()
+	}
+	return func(n int) (time.Duration, error) {
+		return timed(n, func() error { return wait(namespace.Spawn(opts)) })
+	}
+}
+
+func spawnExec(kinds namespace.Kind) func(int) (time.Duration, error) {
+	attr := &syscall.SysProcAttr{Cloneflags: uintptr(kinds)}
+	if kinds.Has(namespace.User) {
+		u, g := rootMaps()
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: int(u[0].Inside), HostID: int(u[0].Outside), Size: int(u[0].Count)}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: int(g[0].Inside), HostID: int(g[0].Outside), Size: int(g[0].Count)}}
+		attr.GidMappingsEnableSetgroups = os.Getuid() == 0
+	}
+	return func(n int) (time.Duration, error) {
+		return timed(n, func() error {
+			cmd := exec.Command("/bin/true")
+			cmd.Env = []string{}
+			cmd.SysProcAttr = attr
+			return cmd.Run()
+		})
+	}
+}
+
+// spawnC builds testdata/spawn.c once and runs it for a batch; it reports the
+// median of its own batch, which a round takes as its figure.
+func spawnC(kinds namespace.Kind) func(int) (time.Duration, error) {
+	bin := filepath.Join(os.TempDir(), "nsgo-bench-spawn")
+	if _, err := exec.LookPath("gcc"); err != nil {
+		return func(int) (time.Duration, error) { return 0, errUnavailable }
+	}
+	if out, err := exec.Command("gcc", "-O2", "-o", bin, "testdata/spawn.c").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: gcc: %v\n%s", err, out)
+		return func(int) (time.Duration, error) { return 0, errUnavailable }
+	}
+	return func(n int) (time.Duration, error) {
+		out, err := exec.Command(bin, strconv.Itoa(n), strconv.FormatUint(uint64(kinds), 16)).Output()
+		if err != nil {
+			return 0, err
+		}
+		ns, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+		return time.Duration(ns), err
+	}
+}
+
+func command(name string, args ...string) func(int) (time.Duration, error) {
+	if _, err := exec.LookPath(name); err != nil {
+		return func(int) (time.Duration, error) { return 0, errUnavailable }
+	}
+	return func(n int) (time.Duration, error) {
+		return timed(n, func() error {
+			cmd := exec.Command(name, args...)
+			cmd.Stdout = io.Discard
+			return cmd.Run()
+		})
+	}
+}
+
+// container starts a sleeping process in every namespace kind but time, and
+// pins its namespaces.
+func container() (*namespace.Process, *namespace.Handle, error) {
+	u, g := rootMaps()
+	p, err := namespace.Spawn(namespace.Options{
+		Path: "/bin/sleep", Args: []string{"sleep", "3600"},
+		New: namespace.All &^ namespace.Time, UIDMap: u, GIDMap: g, MountProc: true,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := namespace.Join(p.Pid, namespace.All)
+	if err != nil {
+		p.Kill()
+		p.Wait()
+		return nil, nil, err
+	}
+	return p, h, nil
+}
+
+// bind names h's network namespace in a temporary directory, for CNI's
+// GetNS, which takes a path.
+func bind(h *namespace.Handle) (string, error) {
+	dir, err := os.MkdirTemp("", "nsgo-bench")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "net")
+	return path, h.Bind(namespace.Net, path)
+}
+
+// rawSetns enters the namespace at path and returns, on one locked thread,
+// with nothing checked: the floor of what Do can cost.
+func rawSetns(path string) func(int) (time.Duration, error) {
+	return func(n int) (time.Duration, error) {
+		var d time.Duration
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			runtime.LockOSThread() // exits locked: the thread is discarded
+			var target, self int
+			if target, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+				return
+			}
+			defer unix.Close(target)
+			if self, err = unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+				return
+			}
+			defer unix.Close(self)
+			d, err = timed(n, func() error {
+				if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+					return err
+				}
+				return unix.Setns(self, unix.CLONE_NEWNET)
+			})
+		}()
+		<-done
+		return d, err
+	}
+}
+
+func kernel() string {
+	var u unix.Utsname
+	unix.Uname(&u)
+	return unix.ByteSliceToString(u.Release[:])
+}
