@@ -71,10 +71,10 @@ type childPlan struct {
 	// that waits for nothing from the parent and enters no time namespace
 	// (setns and unshare of time refuse a task that shares its memory).
 	vfork bool
-	path       *byte
-	argv       **byte // nil-terminated
-	envv       **byte // nil-terminated
-	dir        *byte  // nil: stay
+	path  *byte
+	argv  **byte // nil-terminated
+	envv  **byte // nil-terminated
+	dir   *byte  // nil: stay
 
 	errFd  int // write end of the error pipe
 	syncFd int // read end of the pipe the parent releases the child with; -1: none
