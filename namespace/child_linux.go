@@ -69,12 +69,15 @@ type childPlan struct {
 	// memory and runs on its stack while the parent thread sleeps until the
 	// execve, as os/exec does; it copies no page tables. Only for a child
 	// that waits for nothing from the parent and enters no time namespace
-	// (setns and unshare of time refuse a task that shares its memory).
+	// (setns and unshare of time refuse a task that shares its memory). A
+	// child that forks the program's process (refork) wakes the parent when
+	// it exits, right after.
 	vfork bool
-	path  *byte
-	argv  **byte // nil-terminated
-	envv  **byte // nil-terminated
-	dir   *byte  // nil: stay
+
+	path *byte
+	argv **byte // nil-terminated
+	envv **byte // nil-terminated
+	dir  *byte  // nil: stay
 
 	errFd  int // write end of the error pipe
 	syncFd int // read end of the pipe the parent releases the child with; -1: none
@@ -232,9 +235,13 @@ func childMain(p *childPlan) {
 		// forked with CLONE_PARENT, so it is the caller's child too; this one
 		// reports its PID and leaves.
 		var r uintptr
-		if cloneFirstArgs {
-			r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, unix.CLONE_PARENT|uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
-		} else {
+		if p.vfork {
+			// Like this child's own clone: its stack is the parent's, and
+			// both sleep until the program's process execs.
+			var en uintptr
+			r, en = rawVforkClone(unix.CLONE_PARENT | unix.CLONE_VM | unix.CLONE_VFORK | uintptr(syscall.SIGCHLD))
+			e = syscall.Errno(en)
+		} else if cloneFirstArgs {
 			r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, 0, unix.CLONE_PARENT|uintptr(syscall.SIGCHLD), 0, 0, 0, 0)
 		}
 		if e != 0 {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -164,7 +165,7 @@ func prepare(o *Options, h *Handle) (*spawn, error) {
 			return nil, fmt.Errorf("Dir: %w", err)
 		}
 	}
-	p.vfork = haveVfork && h == nil && o.UIDMap == nil && o.GIDMap == nil && !o.New.Has(Time) && !p.refork
+	p.vfork = haveVfork && o.UIDMap == nil && o.GIDMap == nil && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time)
 	if err := s.files(); err != nil {
 		s.closeParentEnds()
 		return nil, err
