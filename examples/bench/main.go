@@ -131,19 +131,19 @@ func main() {
 	for _, r := range rows {
 		meds, err := measure(r.peers)
 		if err != nil {
-			fmt.Printf("| %s | | %v | | |\n", r.what, err)
+			fmt.Printf("| %s | | %v | | |\n", cell(r.what), err)
 			continue
 		}
 		for i, p := range r.peers {
 			if meds[i] < 0 {
-				fmt.Printf("| %s | %s | not available | | |\n", r.what, p.name)
+				fmt.Printf("| %s | %s | not available | | |\n", cell(r.what), p.name)
 				continue
 			}
 			target := ""
 			if i == 0 {
 				target = r.target
 			}
-			fmt.Printf("| %s | %s | %s | %.2fx | %s |\n", r.what, p.name, meds[i].Round(time.Microsecond/10), float64(meds[i])/float64(meds[1]), target)
+			fmt.Printf("| %s | %s | %s | %.2fx | %s |\n", cell(r.what), p.name, meds[i].Round(time.Microsecond/10), float64(meds[i])/float64(meds[1]), target)
 		}
 	}
 }
@@ -331,6 +331,9 @@ func rawSetns(path string) func(int) (time.Duration, error) {
 		return d, err
 	}
 }
+
+// cell escapes the "|" of kind sets for a Markdown table.
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 func kernel() string {
 	var u unix.Utsname
