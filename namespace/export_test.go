@@ -11,3 +11,8 @@ func SetBeforeMapsTestHook(fn func(pid int)) { beforeMapsTestHook = fn }
 // SetMaxNameLen changes the host name limit that Spawn checks, so that a
 // test can make sethostname fail in the child; it returns the old limit.
 func SetMaxNameLen(n int) int { old := maxNameLen; maxNameLen = n; return old }
+
+// OnOwnThread runs fn on a locked thread that is not the main thread; when
+// fn returns false the thread is discarded, and OnOwnThread returns once it
+// is gone.
+func OnOwnThread(fn func() (clean bool)) { onOwnThread(fn) }

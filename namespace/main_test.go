@@ -3,10 +3,8 @@ package namespace_test
 import (
 	"bytes"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -127,26 +125,4 @@ func checkNoLeak(t *testing.T, before counts) {
 
 func rng(inside, outside, count uint32) idmap.Range {
 	return idmap.Range{Inside: inside, Outside: outside, Count: count}
-}
-
-// offMainThread runs fn in a goroutine locked to a thread other than the
-// process's main thread, and lets that goroutine exit locked so that the
-// runtime ends the thread. The main thread cannot be ended: a goroutine that
-// exits locked to it leaves it wedged instead.
-func offMainThread(fn func()) {
-	go func() {
-		runtime.LockOSThread()
-		if unix.Gettid() != unix.Getpid() {
-			fn()
-			return
-		}
-		done := make(chan struct{})
-		go func() {
-			runtime.LockOSThread()
-			defer close(done)
-			fn()
-		}()
-		<-done
-		runtime.UnlockOSThread()
-	}()
 }

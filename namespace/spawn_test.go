@@ -479,9 +479,8 @@ func TestSpawnSignalAndWait(t *testing.T) {
 // TestSpawnParentDeathSignal spawns from a thread that then exits: the
 // program must get the signal.
 func TestSpawnParentDeathSignal(t *testing.T) {
-	got := make(chan *namespace.Process)
-	offMainThread(func() {
-		// fn exits locked: the runtime ends this thread.
+	got := make(chan *namespace.Process, 1)
+	namespace.OnOwnThread(func() bool {
 		opts := namespace.Options{Path: "/bin/sleep", Args: []string{"sleep", "100"}, ParentDeathSignal: syscall.SIGKILL, New: namespace.PID}
 		if !privileged {
 			opts.New |= namespace.User
@@ -492,6 +491,7 @@ func TestSpawnParentDeathSignal(t *testing.T) {
 			t.Error(err)
 		}
 		got <- p
+		return false // discard the thread: its death sends the signal
 	})
 	p := <-got
 	if p == nil {

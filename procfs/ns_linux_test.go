@@ -6,13 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nsgo/nsgo/namespace"
 	"github.com/nsgo/nsgo/procfs"
-	"golang.org/x/sys/unix"
 )
 
 // startIn starts `unshare FLAGS... sh` from util-linux and returns its process
@@ -181,46 +180,45 @@ func TestForChildren(t *testing.T) {
 	}
 }
 
+// TestThreadNamespaces reads the namespaces of a thread that is in a UTS
+// namespace of its own, inside namespace.Do, while the process is not.
 func TestThreadNamespaces(t *testing.T) {
 	if os.Getuid() != 0 {
-		t.Skip("unshare(CLONE_NEWUTS) on a thread needs CAP_SYS_ADMIN")
+		t.Skip("Unshare and Do need CAP_SYS_ADMIN")
 	}
 	proc, err := procfs.Namespaces(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	type result struct {
-		before, after map[procfs.Kind]procfs.ID
-		err           error
+	h, err := namespace.Unshare(namespace.UTS)
+	if err != nil {
+		t.Fatal(err)
 	}
-	done := make(chan result)
-	offMainThread(func() {
-		// This goroutine exits locked, so the runtime ends the thread that
-		// unshare moved: it never runs other goroutines.
-		var r result
-		r.before, r.err = procfs.ThreadNamespaces()
-		if r.err == nil {
-			r.err = unix.Unshare(unix.CLONE_NEWUTS)
-		}
-		if r.err == nil {
-			r.after, r.err = procfs.ThreadNamespaces()
-		}
-		done <- r
-	})
-	r := <-done
-	if r.err != nil {
-		t.Fatal(r.err)
+	defer h.Close()
+	var inside map[procfs.Kind]procfs.ID
+	if err := h.Do(func() (err error) {
+		inside, err = procfs.ThreadNamespaces()
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
-	if diff := cmp.Diff(proc, r.before); diff != "" {
-		t.Errorf("thread before unshare differs from process (-proc +thread):\n%s", diff)
-	}
-	for k, id := range r.after {
-		if moved := id != proc[k]; moved != (k == procfs.UTS) {
-			t.Errorf("after unshare(uts): thread %s %v, process %v", k, id, proc[k])
+	for k, id := range inside {
+		want := proc[k]
+		if k == procfs.UTS {
+			want = h.IDs()[procfs.UTS]
 		}
+		if id != want {
+			t.Errorf("thread in %s %v, want %v (process %v)", k, id, want, proc[k])
+		}
+	}
+	if len(inside) != len(proc) {
+		t.Errorf("thread has %d kinds, the process %d", len(inside), len(proc))
 	}
 	if now, _ := procfs.Lookup(os.Getpid(), procfs.UTS); now != proc[procfs.UTS] {
-		t.Errorf("process uts moved to %v with one thread", now)
+		t.Errorf("process uts moved to %v", now)
+	}
+	if self, err := procfs.ThreadNamespaces(); err != nil || len(self) != len(proc) {
+		t.Errorf("ThreadNamespaces outside Do: %v, %v", self, err)
 	}
 }
 
@@ -259,27 +257,4 @@ func TestNotSupportedError(t *testing.T) {
 	if got, want := err.Error(), "time namespaces not supported by this kernel (requires Linux 5.6)"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
-}
-
-// offMainThread runs fn in a new goroutine locked to a thread that is not the
-// process's main thread, which must never be moved: /proc/PID/ns shows the
-// main thread's namespaces, and the runtime cannot end it.
-func offMainThread(fn func()) {
-	go func() {
-		runtime.LockOSThread()
-		if unix.Gettid() != unix.Getpid() {
-			fn()
-			return
-		}
-		// We hold the main thread: keep holding it while a new goroutine,
-		// which therefore gets another thread, runs fn.
-		done := make(chan struct{})
-		go func() {
-			runtime.LockOSThread()
-			defer close(done)
-			fn()
-		}()
-		<-done
-		runtime.UnlockOSThread()
-	}()
 }
