@@ -189,7 +189,6 @@ type scanner struct {
 	path  []byte
 	link  []byte
 	dents []byte
-	names []string
 	file  []byte // contents of a small /proc file
 	cname []byte // a descriptor's name with a NUL, for rawReadlinkat
 }
@@ -252,22 +251,37 @@ func (sc *scanner) scanFiles(dir int) {
 		return
 	}
 	defer rawClose(fdDir)
-	sc.names = sc.names[:0]
 	for {
 		n, err := rawGetdents(fdDir, sc.dents)
 		if err != nil || n <= 0 {
-			break
+			return
 		}
-		_, _, sc.names = unix.ParseDirent(sc.dents[:n], -1, sc.names)
+		sc.readFdLinks(fdDir, sc.dents[:n])
 		// procfs fills the buffer until the descriptors run out: a read that
 		// leaves room for more entries was the last, and the getdents(2)
 		// that would return 0 can be saved.
 		if n < len(sc.dents)-512 {
-			break
+			return
 		}
 	}
-	for _, name := range sc.names {
-		n, err := rawReadlinkat(fdDir, cString(&sc.cname, name), sc.link)
+}
+
+// readFdLinks reads the links of the entries of a /proc/PID/fd directory in
+// buf, linux_dirent64 records from getdents(2), using each NUL-terminated
+// name where it lies.
+func (sc *scanner) readFdLinks(fdDir int, buf []byte) {
+	const nameOff = 19 // d_ino, d_off, d_reclen, d_type
+	for len(buf) > nameOff {
+		reclen := int(*(*uint16)(unsafe.Pointer(&buf[16])))
+		if reclen < nameOff+1 || reclen > len(buf) {
+			return
+		}
+		name, rec := &buf[nameOff], buf[:reclen]
+		buf = buf[reclen:]
+		if rec[nameOff] == '.' {
+			continue // . and ..
+		}
+		n, err := rawReadlinkat(fdDir, name, sc.link)
 		// Namespaces read "KIND:[INODE]"; files start with '/', and sockets,
 		// pipes and anonymous inodes name no namespace kind.
 		if err != nil || n == 0 || sc.link[0] == '/' || sc.link[n-1] != ']' {
@@ -277,9 +291,10 @@ func (sc *scanner) scanFiles(dir int) {
 		if err != nil || !sc.kinds.Has(k) || sc.held[nsKey{k, ino}] != nil {
 			continue
 		}
+		fd := unix.ByteSliceToString(rec[nameOff:])
 		var st unix.Stat_t
-		if unix.Fstatat(fdDir, name, &st, 0) == nil && st.Ino == ino {
-			sc.held[nsKey{k, ino}] = held(k, st.Dev, ino, string(sc.path)+"/fd/"+name)
+		if unix.Fstatat(fdDir, fd, &st, 0) == nil && st.Ino == ino {
+			sc.held[nsKey{k, ino}] = held(k, st.Dev, ino, string(sc.path)+"/fd/"+fd)
 		}
 	}
 }
