@@ -53,10 +53,13 @@
 // Mount, the goroutine ends locked and the runtime ends the thread with it.
 // Goroutines started inside Do run on other threads, outside the namespaces.
 //
-// That child is a copy of the Go process in which only one thread exists. It
-// runs no Go code that could allocate, lock, grow its stack or call into the
-// race detector: only raw system calls in functions marked go:nosplit,
-// reading a plan the parent prepared before the clone. This is how os/exec
+// That child is a copy of the Go process in which only one thread exists, or,
+// when it waits for nothing from its parent, a vfork-style child that shares
+// the parent's memory while the parent thread sleeps until the execve, as
+// os/exec does. Either way it runs no Go code that could allocate, lock, grow
+// its stack or call into the race detector: only raw system calls in
+// functions marked go:nosplit, reading a plan the parent prepared before the
+// clone. This is how os/exec
 // starts programs too, and it is why Spawn needs no cgo, no re-execution of
 // the caller's binary and no init hook: it works with CGO_ENABLED=0 and under
 // -race.
