@@ -223,8 +223,8 @@ func boottimeHelper() error {
 	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
 		return err
 	}
-	if ts.Sec < 3600*1000 {
-		return errors.New("CLOCK_BOOTTIME is " + strconv.FormatInt(ts.Sec, 10) + "s, without the 1000h offset")
+	if int64(ts.Sec) < 3600*1000 {
+		return errors.New("CLOCK_BOOTTIME is " + strconv.FormatInt(int64(ts.Sec), 10) + "s, without the 1000h offset")
 	}
 	return nil
 }
