@@ -636,7 +636,9 @@ func TestBindUnbind(t *testing.T) {
 	var out strings.Builder
 	opts := namespace.Options{
 		Path: "/proc/self/exe", Args: []string{"namespace.test", "-test.run=^$"},
-		Env: append(os.Environ(), "NSGO_NAMESPACE_HELPER=bind"),
+		// The directory is the test's: the helper's mounts on it vanish with
+		// its mount namespace, and the test removes it.
+		Env: append(os.Environ(), "NSGO_NAMESPACE_HELPER=bind", "NSGO_BIND_DIR="+t.TempDir()),
 		New: namespace.Mount, Stdout: &out, Stderr: &out,
 	}
 	if !privileged {
@@ -657,11 +659,7 @@ func TestBindUnbind(t *testing.T) {
 
 // bindHelper runs in its own mount namespace, as root of it.
 func bindHelper() error {
-	dir, err := os.MkdirTemp("", "netns")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	dir := os.Getenv("NSGO_BIND_DIR")
 	h, err := namespace.Unshare(namespace.Net)
 	if err != nil {
 		return err
