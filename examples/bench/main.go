@@ -41,6 +41,7 @@ import (
 var (
 	rounds = flag.Int("rounds", 21, "alternating rounds; the medians are over these")
 	batch  = flag.Int("batch", 20, "operations per round and peer; a round's figure is their mean")
+	only   = flag.String("only", "", "measure only the rows whose operation contains this text")
 )
 
 // peer is one contender of a comparison: run does n operations and returns
@@ -58,6 +59,15 @@ type row struct {
 
 func main() {
 	flag.Parse()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// run measures and prints the table; it returns on error so that its deferred
+// clean-ups (the container, the bind mount) always run.
+func run() error {
 	root := os.Getuid() == 0
 	var rows []row
 	userKinds := namespace.UTS | namespace.PID | namespace.IPC | namespace.Mount | namespace.User
@@ -76,8 +86,7 @@ func main() {
 	}
 	target, h, err := container()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		return err
 	}
 	defer func() { h.Close(); target.Kill(); target.Wait() }()
 	rows = append(rows, row{"into all namespaces of a container", "<= 0.5x nsenter -a", []peer{
@@ -90,21 +99,17 @@ func main() {
 	if root {
 		netns, err := namespace.Unshare(namespace.Net)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
+			return err
 		}
 		defer netns.Close()
-		path, err := bind(netns)
+		path, unbind, err := bind(netns)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
+			return err
 		}
-		defer os.RemoveAll(filepath.Dir(path))
-		defer namespace.Unbind(path)
+		defer unbind()
 		cni, err := ns.GetNS(path)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
+			return err
 		}
 		defer cni.Close()
 		rows = append(rows, row{"Do on a net namespace", "<= 1.0x CNI, <= 3x raw", []peer{
@@ -129,6 +134,9 @@ func main() {
 	fmt.Println("| operation | peer | median | vs 2nd | target |")
 	fmt.Println("|---|---|---|---|---|")
 	for _, r := range rows {
+		if !strings.Contains(r.what, *only) {
+			continue
+		}
 		meds, err := measure(r.peers)
 		if err != nil {
 			fmt.Printf("| %s | | %v | | |\n", cell(r.what), err)
@@ -146,6 +154,7 @@ func main() {
 			fmt.Printf("| %s | %s | %s | %.2fx | %s |\n", cell(r.what), p.name, meds[i].Round(time.Microsecond/10), float64(meds[i])/float64(meds[1]), target)
 		}
 	}
+	return nil
 }
 
 // measure runs the peers in alternating rounds and returns their medians; a
@@ -292,13 +301,23 @@ func container() (*namespace.Process, *namespace.Handle, error) {
 
 // bind names h's network namespace in a temporary directory, for CNI's
 // GetNS, which takes a path.
-func bind(h *namespace.Handle) (string, error) {
+func bind(h *namespace.Handle) (path string, unbind func(), err error) {
 	dir, err := os.MkdirTemp("", "nsgo-bench")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	path := filepath.Join(dir, "net")
-	return path, h.Bind(namespace.Net, path)
+	path = filepath.Join(dir, "net")
+	unbind = func() {
+		namespace.Unbind(path)
+		// Bind made the directory a mount point of its own.
+		unix.Unmount(dir, unix.MNT_DETACH)
+		os.RemoveAll(dir)
+	}
+	if err := h.Bind(namespace.Net, path); err != nil {
+		unbind()
+		return "", nil, err
+	}
+	return path, unbind, nil
 }
 
 // rawSetns enters the namespace at path and returns, on one locked thread,
