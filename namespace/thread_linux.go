@@ -21,8 +21,9 @@ import (
 // namespace when it returns.
 func onOwnThread(fn func() (clean bool)) {
 	done := make(chan struct{})
-	discarded := 0 // the TID of a thread left to die
-	run := func() {
+	discarded := 0  // the TID of a thread left to die
+	run := func() { // on a goroutine locked once to a thread not the main one
+		defer close(done)
 		if fn() {
 			runtime.UnlockOSThread()
 		} else {
@@ -30,21 +31,24 @@ func onOwnThread(fn func() (clean bool)) {
 		}
 	}
 	go func() {
-		defer close(done)
+		// A new goroutine mostly runs on the caller's thread, which waits.
 		runtime.LockOSThread()
-		if unix.Gettid() != unix.Getpid() {
+		if unix.Gettid() != mainTID {
 			run()
 			return
 		}
-		// This goroutine got the main thread: keep it there, so that a new
-		// goroutine necessarily gets another thread, and let that one work.
-		inner := make(chan struct{})
+		// This goroutine got the main thread: keep it there until the
+		// worker has a thread of its own, which then cannot be the main
+		// one. The worker releases the caller itself, so that the caller
+		// goes on from the worker's thread and not the main one, and so
+		// does not meet the main thread again in its next call.
+		locked := make(chan struct{})
 		go func() {
-			defer close(inner)
 			runtime.LockOSThread()
+			close(locked)
 			run()
 		}()
-		<-inner
+		<-locked
 		runtime.UnlockOSThread()
 	}()
 	<-done
@@ -52,6 +56,9 @@ func onOwnThread(fn func() (clean bool)) {
 		awaitThreadExit(discarded)
 	}
 }
+
+// mainTID is the process's main thread, whose TID is the PID.
+var mainTID = unix.Getpid()
 
 // awaitThreadExit waits until thread tid of this process has exited, which
 // the runtime does soon after a goroutine exits locked to it.
