@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"unsafe"
 
 	"github.com/nsgo/nsgo/procfs"
 	"golang.org/x/sys/unix"
@@ -27,8 +29,9 @@ var threadOrder = []Kind{Cgroup, IPC, UTS, Net, PID, Mount}
 // fn runs on that thread alone: goroutines it starts run on other threads,
 // in the caller's namespaces, not the handle's. After fn returns, the thread
 // goes back to the Go scheduler only if it returned to its namespaces and
-// every /proc/thread-self/ns link proves it; otherwise, and always after
-// Mount, the runtime ends it. A panic in fn is raised again in the caller.
+// every /proc/thread-self/ns link that a thread can change proves it;
+// otherwise, and always after Mount, the runtime ends it. A panic in fn is
+// raised again in the caller.
 //
 // Entering a namespace needs CAP_SYS_ADMIN over its owner and in the caller's
 // own user namespace; an unprivileged caller gets EPERM here and can enter
@@ -42,15 +45,22 @@ func (h *Handle) Do(fn func() error) error {
 	var result error
 	var panicked any
 	onOwnThread(func() (clean bool) {
-		before, err := threadSnapshot()
+		t, err := openThreadNS()
 		if err != nil {
 			result = err
 			return true
 		}
-		saved, err := h.enterThread(before)
+		defer t.close()
+		var before snapshot
+		if err := t.read(&before, threadMutable, 0); err != nil {
+			result = err
+			return true
+		}
+		var buf [8]entered
+		saved, err := h.enterThread(t, &before, buf[:0])
 		if err != nil {
 			result = err
-			return h.leaveThread(saved, before)
+			return h.leaveThread(t, saved, &before)
 		}
 		func() {
 			defer func() {
@@ -60,7 +70,7 @@ func (h *Handle) Do(fn func() error) error {
 			}()
 			result = fn()
 		}()
-		return h.leaveThread(saved, before) && panicked == nil
+		return h.leaveThread(t, saved, &before) && panicked == nil
 	})
 	if panicked != nil {
 		panic(panicked)
@@ -75,76 +85,179 @@ type entered struct {
 	back int // -1 for Mount, which is never restored
 }
 
-// snapshot is every namespace link of a thread, by link name.
-type snapshot map[string]ID
+// threadLink is one link of /proc/thread-self/ns: a kind's, or with children
+// set the pid_for_children or time_for_children link.
+type threadLink struct {
+	kind     Kind
+	children bool
+	cname    *byte // the name, NUL-terminated, for readlinkat
+}
 
-// snapshotLinks are the names threadSnapshot reads, for the kinds the kernel
-// has, with pid_for_children and time_for_children.
-var snapshotLinks = func() []string {
-	var names []string
+func (l threadLink) name() string {
+	if l.children {
+		return l.kind.String() + "_for_children"
+	}
+	return l.kind.String()
+}
+
+func newThreadLink(k Kind, children bool) threadLink {
+	l := threadLink{kind: k, children: children}
+	l.cname = &append([]byte(l.name()), 0)[0]
+	return l
+}
+
+// threadLinks are the links of every kind the kernel has. threadMutable are
+// those that a thread of a Go process can change: a Go process always has
+// several threads (the runtime starts them before any user code), and the
+// kernel refuses a multithreaded process a new user namespace (setns and
+// unshare fail with EINVAL) and a new time namespace for itself (setns fails
+// with EUSERS; unshare only changes time_for_children), and a thread's own PID
+// namespace never changes. So the user, time and pid links of every thread are
+// the process's for as long as it lives, and Do compares only the others.
+var threadLinks, threadMutable = func() (all, mutable []threadLink) {
 	for k := range procfs.Supported().Each() {
-		names = append(names, k.String())
+		all = append(all, newThreadLink(k, false))
+		if k != User && k != Time && k != PID {
+			mutable = append(mutable, all[len(all)-1])
+		}
 		if k == PID || k == Time {
-			names = append(names, k.String()+"_for_children")
+			all = append(all, newThreadLink(k, true))
+			mutable = append(mutable, all[len(all)-1])
 		}
 	}
-	return names
+	return all, mutable
 }()
 
-// threadSnapshot reads every namespace link of the calling thread, through
-// one descriptor on /proc/thread-self/ns, by readlink (see
-// procfs.NsfsDevice). A pid_for_children link is absent
-// until a first child exists after unshare; it reads as a zero ID.
-func threadSnapshot() (snapshot, error) {
-	const dir = "/proc/thread-self/ns"
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+// snapshot is the inode numbers of a thread's namespace links, in the order
+// of the links it was read for. Every namespace file is on the one nsfs
+// device (see procfs.NsfsDevice), so the inode numbers are whole IDs.
+type snapshot struct {
+	links []threadLink
+	ino   [16]uint64
+}
+
+// id returns the namespace of kind k's link, or its _for_children link, or a
+// zero ID if the snapshot lacks it or the link was absent: pid_for_children is
+// absent after unshare until a first child exists.
+func (s *snapshot) id(k Kind, children bool) ID {
+	for i, l := range s.links {
+		if l.kind == k && l.children == children && s.ino[i] != 0 {
+			dev, _ := procfs.NsfsDevice() // read before any snapshot
+			return ID{Dev: dev, Ino: s.ino[i]}
+		}
 	}
-	defer unix.Close(fd)
-	dev, err := procfs.NsfsDevice()
+	return ID{}
+}
+
+// ownLink returns the link of kind k itself, not its _for_children one.
+func ownLink(k Kind) threadLink {
+	for _, l := range threadLinks {
+		if l.kind == k && !l.children {
+			return l
+		}
+	}
+	return newThreadLink(k, false)
+}
+
+// threadNS is a descriptor on the calling thread's /proc/thread-self/ns,
+// valid only on that thread: the goroutine must be locked to it.
+type threadNS struct{ fd int }
+
+const threadNSDir = "/proc/thread-self/ns"
+
+var threadNSDirC = &append([]byte(threadNSDir), 0)[0]
+
+func openThreadNS() (threadNS, error) {
+	if _, err := procfs.NsfsDevice(); err != nil {
+		return threadNS{-1}, err
+	}
+	fd, err := rawOpenat(unix.AT_FDCWD, threadNSDirC, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		return threadNS{-1}, &os.PathError{Op: "open", Path: threadNSDir, Err: err}
+	}
+	return threadNS{fd}, nil
+}
+
+func (t threadNS) close() { unix.Close(t.fd) }
+
+// rawOpenat is openat(2) of a NUL-terminated name as a raw system call, which
+// Do uses on its locked thread for opens that do not block: no allocation,
+// and no hand-off of the thread's P.
+func rawOpenat(dir int, name *byte, flags int) (int, error) {
+	fd, _, e := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(dir), uintptr(unsafe.Pointer(name)), uintptr(flags), 0, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(fd), nil
+}
+
+// read fills s with the given links, by readlink through the descriptor,
+// but for the kinds in keep, whose own links (not the _for_children ones)
+// keep the value they have in s.
+func (t threadNS) read(s *snapshot, links []threadLink, keep Kind) error {
+	s.links = links
+	var buf [64]byte
+	for i, l := range links {
+		if !l.children && keep.Has(l.kind) {
+			continue
+		}
+		// A raw system call: the thread is locked and the call is short,
+		// and Do makes a dozen of them.
+		n, _, e := unix.RawSyscall6(unix.SYS_READLINKAT, uintptr(t.fd), uintptr(unsafe.Pointer(l.cname)),
+			uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
+		switch {
+		case e == unix.ENOENT:
+			s.ino[i] = 0
+			continue
+		case e != 0:
+			return &os.PathError{Op: "readlink", Path: threadNSDir + "/" + l.name(), Err: e}
+		}
+		// ParseLink keeps nothing of the text: no copy of buf for it.
+		_, ino, err := procfs.ParseLink(unsafe.String(&buf[0], n))
+		if err != nil {
+			return err
+		}
+		s.ino[i] = ino
+	}
+	return nil
+}
+
+// threadSnapshot reads every namespace link of the calling thread.
+func threadSnapshot() (*snapshot, error) {
+	t, err := openThreadNS()
 	if err != nil {
 		return nil, err
 	}
-	s := make(snapshot, len(snapshotLinks))
-	buf := make([]byte, 64)
-	for _, name := range snapshotLinks {
-		n, err := unix.Readlinkat(fd, name, buf)
-		switch {
-		case err == unix.ENOENT:
-			s[name] = ID{}
-			continue
-		case err != nil:
-			return nil, &os.PathError{Op: "readlink", Path: dir + "/" + name, Err: err}
-		}
-		_, ino, err := procfs.ParseLink(string(buf[:n]))
-		if err != nil {
-			return nil, err
-		}
-		s[name] = ID{Dev: dev, Ino: ino}
-	}
-	return s, nil
+	defer t.close()
+	s := new(snapshot)
+	return s, t.read(s, threadLinks, 0)
 }
+
+// processFixed is the calling process's user and time namespaces, which no
+// thread of a Go process can leave (see threadMutable).
+var processFixed = sync.OnceValues(threadSnapshot)
 
 // enterThread moves the calling, locked thread into the handle's namespaces.
 // It returns what it entered, also on failure, for leaveThread.
-func (h *Handle) enterThread(before snapshot) ([]entered, error) {
+//
+// done is appended to; Do passes a slice on its stack.
+func (h *Handle) enterThread(t threadNS, before *snapshot, done []entered) ([]entered, error) {
 	for _, k := range []Kind{User, Time} {
-		if id, ok := h.ids[k]; ok && id != before[k.String()] {
-			return nil, fmt.Errorf("join %s %s: a Go thread cannot enter a %s namespace (setns refuses a multithreaded process): use Handle.Spawn", h.desc, k, k)
-		}
-	}
-	var done []entered
-	for _, k := range threadOrder {
 		id, ok := h.ids[k]
 		if !ok {
 			continue
 		}
-		current := before[k.String()]
-		if k == PID {
-			current = before["pid_for_children"]
+		fixed, err := processFixed()
+		if err != nil {
+			return nil, err
 		}
-		if id == current {
+		if id != fixed.id(k, false) {
+			return nil, fmt.Errorf("join %s %s: a Go thread cannot enter a %s namespace (setns refuses a multithreaded process): use Handle.Spawn", h.desc, k, k)
+		}
+	}
+	for _, k := range threadOrder {
+		id, ok := h.ids[k]
+		if !ok || id == before.id(k, k == PID) {
 			continue
 		}
 		e := entered{kind: k, back: -1}
@@ -155,13 +268,11 @@ func (h *Handle) enterThread(before snapshot) ([]entered, error) {
 			}
 			done = append(done, e) // the thread shares no file system state now
 		default:
-			link := "/proc/thread-self/ns/" + k.String()
-			if k == PID {
-				link = "/proc/thread-self/ns/pid" // where pid_for_children returns
-			}
-			fd, err := unix.Open(link, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			// For PID, the thread's own namespace is where
+			// pid_for_children returns.
+			fd, err := rawOpenat(t.fd, ownLink(k).cname, unix.O_RDONLY|unix.O_CLOEXEC)
 			if err != nil {
-				return done, h.joinError(k, &os.PathError{Op: "open", Path: link, Err: err})
+				return done, h.joinError(k, &os.PathError{Op: "open", Path: threadNSDir + "/" + k.String(), Err: err})
 			}
 			e.back = fd
 		}
@@ -180,8 +291,14 @@ func (h *Handle) enterThread(before snapshot) ([]entered, error) {
 
 // leaveThread returns the thread to the namespaces it left and reports
 // whether it provably is back: clean to return to the scheduler.
-func (h *Handle) leaveThread(done []entered, before snapshot) bool {
+//
+// A kind that setns restored from a descriptor opened on the thread's own link
+// after before was read is proven back by setns itself; every other link is
+// read again and compared. PID is not one of those: its descriptor is the
+// thread's PID namespace, which pid_for_children need not have been.
+func (h *Handle) leaveThread(t threadNS, done []entered, before *snapshot) bool {
 	clean := true
+	var restored Kind
 	for i := len(done) - 1; i >= 0; i-- {
 		e := done[i]
 		if e.back < 0 {
@@ -190,22 +307,19 @@ func (h *Handle) leaveThread(done []entered, before snapshot) bool {
 		}
 		if unix.Setns(e.back, int(e.kind)) != nil {
 			clean = false
+		} else if e.kind != PID {
+			restored |= e.kind
 		}
 		unix.Close(e.back)
 	}
 	if !clean {
 		return false
 	}
-	after, err := threadSnapshot()
-	if err != nil || len(after) != len(before) {
+	after := *before
+	if t.read(&after, before.links, restored) != nil {
 		return false
 	}
-	for name, id := range before {
-		if after[name] != id {
-			return false
-		}
-	}
-	return true
+	return after.ino == before.ino
 }
 
 func (h *Handle) joinError(k Kind, err error) error {

@@ -588,6 +588,70 @@ func TestDoPanic(t *testing.T) {
 	self.Do(func() error { panic("boom") })
 }
 
+// TestDoFnChangesNamespaces has fn move its own thread into new namespaces:
+// of the kind that Do entered, which Do's setns back undoes, and of kinds Do
+// did not touch, including the _for_children links, which Do can only see.
+// No thread of the process may be left anywhere but home, and the calls
+// must keep working.
+func TestDoFnChangesNamespaces(t *testing.T) {
+	if !privileged {
+		t.Skip("Do needs CAP_SYS_ADMIN")
+	}
+	h, err := namespace.Unshare(namespace.Net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	for _, c := range []struct {
+		name  string
+		flags int
+	}{
+		{"net", unix.CLONE_NEWNET},
+		{"uts", unix.CLONE_NEWUTS},
+		{"ipc", unix.CLONE_NEWIPC},
+		{"cgroup", unix.CLONE_NEWCGROUP},
+		{"pid_for_children", unix.CLONE_NEWPID},
+		{"time_for_children", unix.CLONE_NEWTIME},
+		{"mnt", unix.CLONE_NEWNS},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := os.Readlink("/proc/self/ns/" + c.name); err != nil {
+				t.Skipf("no %s namespaces here: %v", c.name, err)
+			}
+			// Many calls, so that a thread wrongly given back would
+			// likely serve the next one, and a check that runs after.
+			for range 50 {
+				if err := h.Do(func() error { return unix.Unshare(c.flags) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			checkLinksHome(t)
+		})
+	}
+}
+
+// checkLinksHome fails if any link of any thread of this process, the
+// _for_children ones included, differs from the process's.
+func checkLinksHome(t *testing.T) {
+	t.Helper()
+	names, err := os.ReadDir("/proc/self/ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, _ := filepath.Glob("/proc/self/task/*")
+	for _, n := range names {
+		want, err := os.Readlink("/proc/self/ns/" + n.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, task := range tasks {
+			if got, err := os.Readlink(task + "/ns/" + n.Name()); err == nil && got != want {
+				t.Errorf("thread %s: %s is %s, the process's %s", filepath.Base(task), n.Name(), got, want)
+			}
+		}
+	}
+}
+
 func TestUnshare(t *testing.T) {
 	if !privileged {
 		if _, err := namespace.Unshare(namespace.Net); !errors.Is(err, os.ErrPermission) {

@@ -190,11 +190,7 @@ func (s *spawn) join(h *Handle) error {
 	}
 	for _, k := range append([]Kind{User}, joinOrder...) {
 		id, ok := h.ids[k]
-		current := own[k.String()]
-		if k == PID || k == Time {
-			current = own[k.String()+"_for_children"]
-		}
-		if !ok || id == current {
+		if !ok || id == own.id(k, k == PID || k == Time) {
 			continue
 		}
 		if k == User {
