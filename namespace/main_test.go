@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 		"bind": bindHelper, "pid-reuse": pidReuseHelper,
 		"subid-setup": subidSetupHelper, "subid-run": subidRunHelper,
 		"proc-fault": procFaultHelper, "nested-map": nestedMapHelper,
-		"boottime": boottimeHelper,
+		"boottime": boottimeHelper, "one-p": onePHelper,
 	}
 	if name := os.Getenv("NSGO_NAMESPACE_HELPER"); name != "" {
 		if err := helpers[name](); err != nil {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -165,7 +166,10 @@ func prepare(o *Options, h *Handle) (*spawn, error) {
 			return nil, fmt.Errorf("Dir: %w", err)
 		}
 	}
-	p.vfork = haveVfork && o.UIDMap == nil && o.GIDMap == nil && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time)
+	// A child with maps waits for them: in a vfork clone, while another
+	// goroutine writes them, which must not run newuidmap, since the parent
+	// thread holds syscall.ForkLock, which running a program takes.
+	p.vfork = haveVfork && !idmap.NeedsHelper(o.UIDMap, o.GIDMap) && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time)
 	if err := s.files(); err != nil {
 		s.closeParentEnds()
 		return nil, err
@@ -510,18 +514,35 @@ func (s *spawn) start() (*Process, error) {
 	for _, fd := range p.fds {
 		p.nextFd = max(p.nextFd, fd+1)
 	}
+	p.syncWriteFd = syncPipe[1]
+	var maps chan error
+	if needSync && p.vfork {
+		// The child asks for its maps while this thread sleeps in clone.
+		maps = make(chan error, 1)
+		go func() { maps <- s.writeMapsWhenAsked(errPipe[0], syncPipe) }()
+	}
 	pid, errno := forkExec(p)
 	syscall.ForkLock.Unlock()
 	runtime.KeepAlive(s.keepAlive)
 	runtime.KeepAlive(p)
 
 	unix.Close(errPipe[1])
-	if needSync {
+	if needSync && maps == nil {
 		unix.Close(syncPipe[0])
 	}
 	defer unix.Close(errPipe[0])
+	var mapsErr error
+	if maps != nil {
+		mapsErr = <-maps // syncPipe is closed
+		if mapsErr != nil && errno == 0 {
+			if mapsErr == errNoMapsWanted {
+				reap(pid)
+			}
+			return nil, mapsErr
+		}
+	}
 	if errno != 0 {
-		if needSync {
+		if needSync && maps == nil {
 			unix.Close(syncPipe[1])
 		}
 		return nil, os.NewSyscallError("clone", errno)
@@ -531,23 +552,8 @@ func (s *spawn) start() (*Process, error) {
 	}
 	s.closeAfterStart = nil
 
-	if needSync {
-		if beforeMapsTestHook != nil {
-			beforeMapsTestHook(pid)
-		}
-		err := idmap.Write(pid, s.uidMap, s.gidMap, s.setGroup)
-		if err == nil {
-			_, err = unix.Write(syncPipe[1], []byte{0})
-			if err != nil {
-				err = os.NewSyscallError("write to child", err)
-			}
-		}
-		unix.Close(syncPipe[1])
-		if err != nil {
-			if ws, exited := reapIfExited(pid); exited {
-				return nil, fmt.Errorf("the child exited (%s) before its ID maps were written: %w", waitStatusText(ws), err)
-			}
-			killAndReap(pid)
+	if needSync && maps == nil {
+		if err := s.writeMaps(pid, syncPipe[1]); err != nil {
 			return nil, err
 		}
 	}
@@ -558,6 +564,61 @@ func (s *spawn) start() (*Process, error) {
 		return nil, err
 	}
 	return s.newProcess(pid)
+}
+
+// writeMaps writes the child's ID maps and releases it through the sync
+// pipe, whose write end it closes. On failure it reaps the child, killing it
+// first unless it exited, which the error then says.
+func (s *spawn) writeMaps(pid, syncW int) error {
+	if beforeMapsTestHook != nil {
+		beforeMapsTestHook(pid)
+	}
+	err := idmap.Write(pid, s.uidMap, s.gidMap, s.setGroup)
+	if err == nil {
+		_, err = unix.Write(syncW, []byte{0})
+		if err != nil {
+			err = os.NewSyscallError("write to child", err)
+		}
+	}
+	unix.Close(syncW)
+	if err != nil {
+		if ws, exited := reapIfExited(pid); exited {
+			return fmt.Errorf("the child exited (%s) before its ID maps were written: %w", waitStatusText(ws), err)
+		}
+		killAndReap(pid)
+	}
+	return err
+}
+
+// errNoMapsWanted is writeMapsWhenAsked's error when the clone failed or the
+// child exited without asking: a child, if any, is not reaped yet.
+var errNoMapsWanted = errors.New("the child exited before it asked for its ID maps")
+
+// writeMapsWhenAsked waits for a vfork child to ask for its maps on the error
+// pipe, then writes them as writeMaps does. The parent's thread sleeps in
+// clone meanwhile and closes its end of the error pipe when it wakes, so a
+// child that never asks ends the wait with end-of-file. It closes both ends
+// of the sync pipe: the read end as soon as the child has its copy, so that
+// releasing a child that died fails with EPIPE.
+func (s *spawn) writeMapsWhenAsked(errR int, sync [2]int) error {
+	var report [2]uint32
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&report)), unsafe.Sizeof(report))
+	for {
+		n, err := unix.Read(errR, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		unix.Close(sync[0])
+		switch {
+		case err != nil:
+			unix.Close(sync[1])
+			return os.NewSyscallError("read from child", err)
+		case n != len(buf) || report[0] != stepWantMaps:
+			unix.Close(sync[1])
+			return errNoMapsWanted
+		}
+		return s.writeMaps(int(atomic.LoadInt32(&s.plan.childPID)), sync[1])
+	}
 }
 
 // readChildReport reads the child's reports until end-of-file, which comes

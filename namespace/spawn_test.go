@@ -2,11 +2,13 @@ package namespace_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -428,6 +430,67 @@ func TestSpawnTimeOffsets(t *testing.T) {
 	if strings.Join(strings.Fields(out), " ") != strings.Join(strings.Fields(want), " ") {
 		t.Errorf("timens_offsets inside:\n%s\nwant\n%s", out, want)
 	}
+}
+
+// TestSpawnMapsOneP spawns with ID maps on a single P while another
+// goroutine forces collections: the child waits for its maps from another
+// goroutine while the cloning thread sleeps in clone, so that thread must
+// give up its P, which both that goroutine and the collector's stop of the
+// world need. A helper process does it, so that a deadlock, which would stop
+// this process's timers too, shows as a helper that does not finish.
+func TestSpawnMapsOneP(t *testing.T) {
+	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
+	cmd.Env = withEnv("NSGO_NAMESPACE_HELPER=one-p", "GOMAXPROCS=1")
+	out, err := runWithin(cmd, time.Minute)
+	if err != nil || !strings.Contains(string(out), "one-p: ok") {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+}
+
+// runWithin runs cmd and returns its combined output, killing it after d.
+func runWithin(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	timer := time.AfterFunc(d, func() { cmd.Process.Kill() })
+	err := cmd.Wait()
+	if !timer.Stop() {
+		err = fmt.Errorf("stuck for %v, killed: %v", d, err)
+	}
+	return out.Bytes(), err
+}
+
+// onePHelper spawns 50 programs with maps under GOMAXPROCS=1 and constant
+// garbage collection.
+func onePHelper() error {
+	if runtime.GOMAXPROCS(0) != 1 {
+		return fmt.Errorf("GOMAXPROCS is %d", runtime.GOMAXPROCS(0))
+	}
+	uidMap, gidMap := rootMaps()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	for range 50 {
+		p, err := namespace.Spawn(namespace.Options{Path: "/bin/true", New: namespace.User | namespace.UTS, UIDMap: uidMap, GIDMap: gidMap})
+		if err != nil {
+			return err
+		}
+		if st, err := p.Wait(); err != nil || !st.Success() {
+			return fmt.Errorf("/bin/true: %v %v", st, err)
+		}
+	}
+	return nil
 }
 
 // TestSpawnTimeShortLived spawns programs that exit at once into new time

@@ -7,4 +7,4 @@ const haveVfork = true
 // see vfork_linux_amd64.s.
 //
 //go:noescape
-func rawVforkClone(flags uintptr) (pid, errno uintptr)
+func rawVforkClone(flags uintptr, ptid *int32) (pid, errno uintptr)

@@ -6,4 +6,6 @@ package namespace
 // not, and Spawn always copies the process.
 const haveVfork = false
 
-func rawVforkClone(flags uintptr) (pid, errno uintptr) { panic("no vfork clone on this architecture") }
+func rawVforkClone(flags uintptr, ptid *int32) (pid, errno uintptr) {
+	panic("no vfork clone on this architecture")
+}
