@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -258,8 +259,8 @@ func checkOptions(o *Options) error {
 	for _, m := range []struct {
 		field string
 		m     idmap.Map
-		own   func(int) (idmap.Map, error)
-	}{{"UIDMap", o.UIDMap, idmap.ReadUIDMap}, {"GIDMap", o.GIDMap, idmap.ReadGIDMap}} {
+		own   func() (idmap.Map, error)
+	}{{"UIDMap", o.UIDMap, callerUIDMap.get}, {"GIDMap", o.GIDMap, callerGIDMap.get}} {
 		if m.m == nil {
 			continue
 		}
@@ -268,7 +269,7 @@ func checkOptions(o *Options) error {
 		}
 		// Outside IDs are the caller's namespace's IDs: the kernel refuses
 		// any that its own map does not map.
-		own, err := m.own(os.Getpid())
+		own, err := m.own()
 		if err != nil {
 			return err
 		}
@@ -619,6 +620,33 @@ func (s *spawn) writeMapsWhenAsked(errR int, sync [2]int) error {
 		}
 		return s.writeMaps(int(atomic.LoadInt32(&s.plan.childPID)), sync[1])
 	}
+}
+
+// A finalMap is one of the caller's own ID maps, read once written: a Go
+// process never leaves its user namespace (see threadMutable), and the kernel
+// takes a namespace's map only once, so a map that is not empty is final.
+type finalMap struct {
+	mu   sync.Mutex
+	m    idmap.Map
+	read func(pid int) (idmap.Map, error)
+}
+
+var (
+	callerUIDMap = &finalMap{read: idmap.ReadUIDMap}
+	callerGIDMap = &finalMap{read: idmap.ReadGIDMap}
+)
+
+func (f *finalMap) get() (idmap.Map, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m != nil {
+		return f.m, nil
+	}
+	m, err := f.read(os.Getpid())
+	if err == nil && len(m) > 0 {
+		f.m = m
+	}
+	return m, err
 }
 
 // readChildReport reads the child's reports until end-of-file, which comes
