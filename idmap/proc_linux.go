@@ -77,15 +77,6 @@ func (s SetGroups) Resolve(gid Map) SetGroups {
 	return Deny
 }
 
-// NeedsHelper reports whether Write, called by this thread with these maps,
-// runs newuidmap or newgidmap: whether the caller lacks CAP_SETUID (or
-// CAP_SETGID) and a map maps more than its own effective ID. A caller that
-// writes maps while holding a lock that running a program needs can ask
-// first.
-func NeedsHelper(uid, gid Map) bool {
-	return needsHelper(uid, os.Geteuid(), unix.CAP_SETUID) || needsHelper(gid, os.Getegid(), unix.CAP_SETGID)
-}
-
 // needsHelper reports whether writing m takes newuidmap or newgidmap: the
 // caller lacks capability cap and m maps more than its own ID own.
 func needsHelper(m Map, own int, cap int) bool {

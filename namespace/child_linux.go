@@ -4,14 +4,15 @@ package namespace
 //
 // forkExec clones the calling thread, without CLONE_VM (the child gets a
 // copy-on-write image of the Go process in which only the cloning thread
-// exists) or as vfork does (the child runs in the process's memory while the
-// cloning thread sleeps). That child must not run Go code that could
-// allocate, take a lock, grow the stack, write a pointer (write barriers) or
-// call the race detector, so everything the child does is in functions
-// marked go:nosplit and go:norace that make raw system calls, reading a
-// childPlan that the parent filled before the clone. The runtime's own fork
-// hooks, which os/exec uses for the same purpose, block signals around the
-// clone and reset the child's signal handlers.
+// exists) or with it (the child runs in the process's memory, on the cloning
+// thread's stack while that thread sleeps, as vfork does, or on a stack of
+// its own). That child must not run Go code that could allocate, take a
+// lock, grow the stack, write a pointer (write barriers) or call the race
+// detector, so everything the child does is in functions marked go:nosplit
+// and go:norace that make raw system calls, reading a childPlan that the
+// parent filled before the clone. The runtime's own fork hooks, which os/exec
+// uses for the same purpose, block signals around the clone and reset the
+// child's signal handlers.
 //
 // The child reports a failure by writing its step and errno to a
 // close-on-exec pipe and exiting; a successful execve closes the pipe, so the
@@ -58,23 +59,28 @@ const (
 	stepUnshare
 	stepRefork
 	stepChildPID // not a failure: the PID of the grandchild that runs the program
-	stepWantMaps // not a failure: a vfork child waits for its ID maps
 	stepSetns    // stepSetns+i: entering plan.joinFds[i]; keep last
 )
 
 // childPlan is everything the child needs, prepared by the parent. The child
-// reads it and writes only the scalar fields report and syncByte, in its own
-// copy of the memory.
+// reads it and writes only scalars (report, syncByte, statfs, the elements of
+// fds): in its own copy of the memory, or with vfork or stackTop in the
+// parent's, which leaves those fields alone until the child is past execve.
 type childPlan struct {
 	cloneFlags uintptr
+	// stackTop, if set, clones with CLONE_VM alone: the child runs in the
+	// parent's memory on a stack of its own, the top of stack, while the
+	// parent goes on, writes its ID maps and releases it. It copies no
+	// page tables; the stack is the parent's until the child execs or exits.
+	stackTop uintptr
 	// vfork clones with CLONE_VM|CLONE_VFORK: the child shares the parent's
 	// memory and runs on its stack while the parent thread sleeps until the
-	// execve, as os/exec does; it copies no page tables. Not for a child
-	// that enters a time namespace (setns and unshare of time refuse a task
-	// that shares its memory). A child that waits for its ID maps asks
-	// another goroutine for them, since the parent thread sleeps (see
-	// forkExec). A child that forks the program's process (refork) wakes
-	// the parent when it exits, right after.
+	// execve, as os/exec does; it copies no page tables. Only for a child
+	// that waits for nothing from the parent. A child that forks the
+	// program's process (refork) wakes the parent when it exits, right
+	// after. Neither this nor stackTop is for a child that enters a time
+	// namespace: setns and unshare of time refuse a task that shares its
+	// memory.
 	vfork bool
 
 	path *byte
@@ -118,7 +124,6 @@ type childPlan struct {
 	setUID           bool
 	uid              uintptr
 
-	childPID int32         // where a vfork clone stores the child's PID
 	statfs   unix.Statfs_t // the child's fstatfs buffer
 	report   [2]uint32     // step, errno
 	syncByte byte
@@ -138,41 +143,26 @@ var (
 // atFDCWD is AT_FDCWD (-100) as a system call argument.
 const atFDCWD = ^uintptr(-unix.AT_FDCWD - 1)
 
-//go:linkname entersyscallblock runtime.entersyscallblock
-func entersyscallblock()
-
-//go:linkname exitsyscall runtime.exitsyscall
-func exitsyscall()
-
 // forkExec clones the calling thread as the child described by p. In the
 // parent it returns the child's PID or the clone errno; the child never
 // returns.
-//
-// A vfork child that waits for its ID maps (p.syncFd set) keeps the parent
-// thread asleep in clone until another goroutine has written them, so the
-// thread leaves its P first, as a blocking system call does: a stop of the
-// world, or that goroutine, may need it meanwhile.
 //
 //go:norace
 //go:nocheckptr
 //go:noinline
 func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
 	var r uintptr
-	if p.vfork && p.syncFd >= 0 {
-		// The fork hooks go inside the system call: exitsyscall may have
-		// to wait for a P, which it must not do holding the lock on the
-		// thread that runtime_BeforeFork takes.
-		entersyscallblock()
+	if p.stackTop != 0 {
 		runtime_BeforeFork()
-		r, errno = vforkChild(p, p.cloneFlags|unix.CLONE_VM|unix.CLONE_VFORK|unix.CLONE_PARENT_SETTID)
+		var e uintptr
+		r, e = rawCloneOwnStack(p.cloneFlags|unix.CLONE_VM, p.stackTop, childOwnStackFn, unsafe.Pointer(p))
 		runtime_AfterFork()
-		exitsyscall()
-		return int(r), errno
+		return int(r), syscall.Errno(e)
 	}
 	runtime_BeforeFork()
 	if p.vfork {
 		var e uintptr
-		r, e = rawVforkClone(p.cloneFlags|unix.CLONE_VM|unix.CLONE_VFORK, nil)
+		r, e = rawVforkClone(p.cloneFlags | unix.CLONE_VM | unix.CLONE_VFORK)
 		errno = syscall.Errno(e)
 	} else if cloneFirstArgs {
 		r, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, p.cloneFlags, 0, 0, 0, 0, 0)
@@ -188,23 +178,23 @@ func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
 	return 0, 0 // not reached
 }
 
-// vforkChild is the vfork clone of forkExec while the goroutine is in a system
-// call: the child runs on from here, in frames below the one that
-// entersyscallblock recorded for the garbage collector, and never returns to
-// forkExec's, which the collector may be reading meanwhile.
+// childOwnStack is where a child cloned by rawCloneOwnStack starts, on its
+// own stack, while the parent goes on.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func vforkChild(p *childPlan, flags uintptr) (uintptr, syscall.Errno) {
-	r, e := rawVforkClone(flags, &p.childPID)
-	if e != 0 || r != 0 {
-		return r, syscall.Errno(e)
-	}
+func childOwnStack(p *childPlan) {
 	runtime_AfterForkInChild()
 	childMain(p)
-	return 0, 0 // not reached
 }
+
+// childOwnStackFn is childOwnStack's func value, which rawCloneOwnStack
+// calls by the register ABI.
+var childOwnStackFn = func() unsafe.Pointer {
+	f := childOwnStack
+	return *(*unsafe.Pointer)(unsafe.Pointer(&f))
+}()
 
 // childMain runs in the child and ends in execve or exit.
 //
@@ -217,14 +207,6 @@ func childMain(p *childPlan) {
 		// Wait for the parent to write the ID maps. End-of-file means the
 		// parent gave up (or died): leave quietly, it reaps or abandons us.
 		syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(p.syncWriteFd), 0, 0)
-		if p.vfork {
-			// The parent thread sleeps in clone: another goroutine
-			// writes the maps, once told the child is there. Its PID is
-			// in childPID.
-			p.report[0] = stepWantMaps
-			p.report[1] = 0
-			syscall.RawSyscall(syscall.SYS_WRITE, uintptr(p.errFd), uintptr(unsafe.Pointer(&p.report)), unsafe.Sizeof(p.report))
-		}
 		for {
 			n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(p.syncFd), uintptr(unsafe.Pointer(&p.syncByte)), 1)
 			if e == syscall.EINTR {
@@ -293,7 +275,7 @@ func childMain(p *childPlan) {
 			// Like this child's own clone: its stack is the parent's, and
 			// both sleep until the program's process execs.
 			var en uintptr
-			r, en = rawVforkClone(unix.CLONE_PARENT|unix.CLONE_VM|unix.CLONE_VFORK|uintptr(syscall.SIGCHLD), nil)
+			r, en = rawVforkClone(unix.CLONE_PARENT | unix.CLONE_VM | unix.CLONE_VFORK | uintptr(syscall.SIGCHLD))
 			e = syscall.Errno(en)
 		} else if cloneFirstArgs {
 			r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, 0, unix.CLONE_PARENT|uintptr(syscall.SIGCHLD), 0, 0, 0, 0)

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -80,6 +79,11 @@ func spawnIn(h *Handle, opts Options) (*Process, error) {
 		return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
 	}
 	p, err := s.start()
+	if s.stack != nil {
+		// start returns once the child is past execve or reaped.
+		stackPool.Put(s.stack)
+		s.stack = nil
+	}
 	if err != nil {
 		s.closeParentEnds()
 		return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
@@ -102,8 +106,16 @@ type spawn struct {
 	closeAfterStart []io.Closer // the child's ends of pipes, /dev/null
 	closeAfterWait  []io.Closer // the parent's ends of pipes
 	copiers         []func() error
-	keepAlive       []*os.File // files whose descriptors the child takes
+	keepAlive       []*os.File  // files whose descriptors the child takes
+	stack           *childStack // the child's own stack, if it has one
 }
+
+// childStack is the stack of a child that runs in the parent's memory: it
+// runs nosplit functions only, whose frames the linker keeps small.
+type childStack [32 << 10]byte
+
+// stackPool keeps the stacks of children that are past execve or gone.
+var stackPool = sync.Pool{New: func() any { return new(childStack) }}
 
 // prepare checks opts and builds everything the child needs, to enter h's
 // namespaces if h is not nil. It clones nothing.
@@ -167,10 +179,16 @@ func prepare(o *Options, h *Handle) (*spawn, error) {
 			return nil, fmt.Errorf("Dir: %w", err)
 		}
 	}
-	// A child with maps waits for them: in a vfork clone, while another
-	// goroutine writes them, which must not run newuidmap, since the parent
-	// thread holds syscall.ForkLock, which running a program takes.
-	p.vfork = haveVfork && !idmap.NeedsHelper(o.UIDMap, o.GIDMap) && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time)
+	// A child that waits for its maps runs on a stack of its own, since the
+	// parent writes them; one that waits for nothing runs on the parent's.
+	if haveVfork && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time) {
+		if o.UIDMap != nil || o.GIDMap != nil {
+			s.stack = stackPool.Get().(*childStack)
+			p.stackTop = uintptr(unsafe.Pointer(&s.stack[len(s.stack)-64]))
+		} else {
+			p.vfork = true
+		}
+	}
 	if err := s.files(); err != nil {
 		s.closeParentEnds()
 		return nil, err
@@ -516,34 +534,18 @@ func (s *spawn) start() (*Process, error) {
 		p.nextFd = max(p.nextFd, fd+1)
 	}
 	p.syncWriteFd = syncPipe[1]
-	var maps chan error
-	if needSync && p.vfork {
-		// The child asks for its maps while this thread sleeps in clone.
-		maps = make(chan error, 1)
-		go func() { maps <- s.writeMapsWhenAsked(errPipe[0], syncPipe) }()
-	}
 	pid, errno := forkExec(p)
 	syscall.ForkLock.Unlock()
 	runtime.KeepAlive(s.keepAlive)
 	runtime.KeepAlive(p)
 
 	unix.Close(errPipe[1])
-	if needSync && maps == nil {
+	if needSync {
 		unix.Close(syncPipe[0])
 	}
 	defer unix.Close(errPipe[0])
-	var mapsErr error
-	if maps != nil {
-		mapsErr = <-maps // syncPipe is closed
-		if mapsErr != nil && errno == 0 {
-			if mapsErr == errNoMapsWanted {
-				reap(pid)
-			}
-			return nil, mapsErr
-		}
-	}
 	if errno != 0 {
-		if needSync && maps == nil {
+		if needSync {
 			unix.Close(syncPipe[1])
 		}
 		return nil, os.NewSyscallError("clone", errno)
@@ -553,7 +555,7 @@ func (s *spawn) start() (*Process, error) {
 	}
 	s.closeAfterStart = nil
 
-	if needSync && maps == nil {
+	if needSync {
 		if err := s.writeMaps(pid, syncPipe[1]); err != nil {
 			return nil, err
 		}
@@ -589,37 +591,6 @@ func (s *spawn) writeMaps(pid, syncW int) error {
 		killAndReap(pid)
 	}
 	return err
-}
-
-// errNoMapsWanted is writeMapsWhenAsked's error when the clone failed or the
-// child exited without asking: a child, if any, is not reaped yet.
-var errNoMapsWanted = errors.New("the child exited before it asked for its ID maps")
-
-// writeMapsWhenAsked waits for a vfork child to ask for its maps on the error
-// pipe, then writes them as writeMaps does. The parent's thread sleeps in
-// clone meanwhile and closes its end of the error pipe when it wakes, so a
-// child that never asks ends the wait with end-of-file. It closes both ends
-// of the sync pipe: the read end as soon as the child has its copy, so that
-// releasing a child that died fails with EPIPE.
-func (s *spawn) writeMapsWhenAsked(errR int, sync [2]int) error {
-	var report [2]uint32
-	buf := unsafe.Slice((*byte)(unsafe.Pointer(&report)), unsafe.Sizeof(report))
-	for {
-		n, err := unix.Read(errR, buf)
-		if err == unix.EINTR {
-			continue
-		}
-		unix.Close(sync[0])
-		switch {
-		case err != nil:
-			unix.Close(sync[1])
-			return os.NewSyscallError("read from child", err)
-		case n != len(buf) || report[0] != stepWantMaps:
-			unix.Close(sync[1])
-			return errNoMapsWanted
-		}
-		return s.writeMaps(int(atomic.LoadInt32(&s.plan.childPID)), sync[1])
-	}
 }
 
 // A finalMap is one of the caller's own ID maps, read once written: a Go

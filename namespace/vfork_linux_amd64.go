@@ -1,5 +1,7 @@
 package namespace
 
+import "unsafe"
+
 // haveVfork says whether this architecture has rawVforkClone.
 const haveVfork = true
 
@@ -7,4 +9,10 @@ const haveVfork = true
 // see vfork_linux_amd64.s.
 //
 //go:noescape
-func rawVforkClone(flags uintptr, ptid *int32) (pid, errno uintptr)
+func rawVforkClone(flags uintptr) (pid, errno uintptr)
+
+// rawCloneOwnStack is clone(2) with CLONE_VM and a stack of the child's own,
+// whose child calls fn(arg); see vfork_linux_amd64.s.
+//
+//go:noescape
+func rawCloneOwnStack(flags, stack uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr)

@@ -1,16 +1,15 @@
 #include "textflag.h"
 
-// func rawVforkClone(flags uintptr, ptid *int32) (pid, errno uintptr)
+// func rawVforkClone(flags uintptr) (pid, errno uintptr)
 //
 // clone(2) for CLONE_VM|CLONE_VFORK with the caller's stack: the child runs on
 // this very stack until it execs while the parent thread sleeps, so the
 // return address is kept in a register across the system call, which each
-// thread has its own copy of, and pushed back after it. ptid is where
-// CLONE_PARENT_SETTID stores the child's PID.
-TEXT ·rawVforkClone(SB),NOSPLIT|NOFRAME,$0-32
+// thread has its own copy of, and pushed back after it.
+TEXT ·rawVforkClone(SB),NOSPLIT|NOFRAME,$0-24
 	MOVQ	flags+0(FP), DI
 	MOVQ	$0, SI
-	MOVQ	ptid+8(FP), DX
+	MOVQ	$0, DX
 	MOVQ	$0, R10
 	MOVQ	$0, R8
 	MOVQ	$56, AX	// SYS_clone
@@ -19,11 +18,53 @@ TEXT ·rawVforkClone(SB),NOSPLIT|NOFRAME,$0-32
 	PUSHQ	R12
 	CMPQ	AX, $0xfffffffffffff001
 	JLS	ok
-	MOVQ	$-1, pid+16(FP)
+	MOVQ	$-1, pid+8(FP)
 	NEGQ	AX
-	MOVQ	AX, errno+24(FP)
+	MOVQ	AX, errno+16(FP)
 	RET
 ok:
-	MOVQ	AX, pid+16(FP)
-	MOVQ	$0, errno+24(FP)
+	MOVQ	AX, pid+8(FP)
+	MOVQ	$0, errno+16(FP)
 	RET
+
+// func rawCloneOwnStack(flags, stack uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr)
+//
+// clone(2) for CLONE_VM without CLONE_VFORK: the child runs on stack, a
+// region of the parent's memory, while the parent goes on. The child calls
+// the Go function whose func value is fn, with arg, by the register ABI
+// directly (argument in AX, closure context in DX, g in R14, X15 zero), not
+// through an ABI wrapper, which the race detector could instrument. fn must
+// not return; if it does, the child exits with status 127.
+TEXT ·rawCloneOwnStack(SB),NOSPLIT|NOFRAME,$0-48
+	MOVQ	flags+0(FP), DI
+	MOVQ	stack+8(FP), SI
+	MOVQ	fn+16(FP), R12
+	MOVQ	arg+24(FP), R13
+	MOVQ	$0, DX
+	MOVQ	$0, R10
+	MOVQ	$0, R8
+	MOVQ	$56, AX	// SYS_clone
+	SYSCALL
+	CMPQ	AX, $0
+	JEQ	child
+	CMPQ	AX, $0xfffffffffffff001
+	JLS	ok
+	MOVQ	$-1, pid+32(FP)
+	NEGQ	AX
+	MOVQ	AX, errno+40(FP)
+	RET
+ok:
+	MOVQ	AX, pid+32(FP)
+	MOVQ	$0, errno+40(FP)
+	RET
+child:
+	MOVQ	R13, AX
+	MOVQ	R12, DX
+	MOVQ	0(DX), R12
+	MOVQ	(TLS), R14
+	XORPS	X15, X15
+	CALL	R12
+	MOVQ	$127, DI
+	MOVQ	$231, AX	// SYS_exit_group
+	SYSCALL
+	INT	$3

@@ -2,10 +2,16 @@
 
 package namespace
 
+import "unsafe"
+
 // haveVfork says whether this architecture has rawVforkClone: here it has
 // not, and Spawn always copies the process.
 const haveVfork = false
 
-func rawVforkClone(flags uintptr, ptid *int32) (pid, errno uintptr) {
+func rawVforkClone(flags uintptr) (pid, errno uintptr) {
 	panic("no vfork clone on this architecture")
+}
+
+func rawCloneOwnStack(flags, stack uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr) {
+	panic("no CLONE_VM clone on this architecture")
 }
