@@ -49,20 +49,24 @@
 // can enter (UTS, IPC, Net, Cgroup, and Mount after it gives up sharing file
 // system state with the others), and PID for the children it starts.
 // Afterwards the thread returns to the scheduler only if every
-// /proc/thread-self/ns link proves it restored; otherwise, and always after
-// Mount, the goroutine ends locked and the runtime ends the thread with it.
+// /proc/thread-self/ns link that a thread can change proves it restored (its
+// user, time and pid links cannot change in a Go process); otherwise, and
+// always after Mount, the goroutine ends locked and the runtime ends the
+// thread with it.
 // Goroutines started inside Do run on other threads, outside the namespaces.
 //
-// That child is a copy of the Go process in which only one thread exists, or,
-// when it waits for nothing from its parent, a vfork-style child that shares
-// the parent's memory while the parent thread sleeps until the execve, as
-// os/exec does. Either way it runs no Go code that could allocate, lock, grow
-// its stack or call into the race detector: only raw system calls in
-// functions marked go:nosplit, reading a plan the parent prepared before the
-// clone. This is how os/exec
-// starts programs too, and it is why Spawn needs no cgo, no re-execution of
-// the caller's binary and no init hook: it works with CGO_ENABLED=0 and under
-// -race.
+// On amd64 the child of Spawn shares the parent's memory (CLONE_VM) and
+// copies no page table: on the parent thread's stack while that thread sleeps
+// until the execve, as os/exec does, when it waits for nothing from its
+// parent; on a small stack of its own while the parent writes its ID maps,
+// when it waits for them. A child that enters a time namespace, and any child on other
+// architectures, is a copy of the Go process in which only one thread
+// exists. Either way it runs no Go code that could allocate, lock, grow its
+// stack or call into the race detector: only raw system calls in functions
+// marked go:nosplit, reading a plan the parent prepared before the clone.
+// This is how os/exec starts programs too, and it is why Spawn needs no cgo,
+// no re-execution of the caller's binary and no init hook: it works with
+// CGO_ENABLED=0 and under -race.
 //
 // # Order of the child's steps
 //
