@@ -59,14 +59,14 @@
 // copies no page table: on the parent thread's stack while that thread sleeps
 // until the execve, as os/exec does, when it waits for nothing from its
 // parent; on a small stack of its own while the parent writes its ID maps,
-// when it waits for them. A child that enters a time namespace, and any child on other
-// architectures, is a copy of the Go process in which only one thread
-// exists. Either way it runs no Go code that could allocate, lock, grow its
-// stack or call into the race detector: only raw system calls in functions
-// marked go:nosplit, reading a plan the parent prepared before the clone.
-// This is how os/exec starts programs too, and it is why Spawn needs no cgo,
-// no re-execution of the caller's binary and no init hook: it works with
-// CGO_ENABLED=0 and under -race.
+// when it waits for them. A child that enters a time namespace, and any
+// child on other architectures, is a copy of the Go process in which only one
+// thread exists. Either way it runs no Go code that could allocate, lock,
+// grow its stack or call into the race detector: only raw system calls in
+// functions marked go:nosplit, reading a plan the parent prepared before the
+// clone. This is how os/exec starts programs too, and it is why Spawn needs
+// no cgo, no re-execution of the caller's binary and no init hook: it works
+// with CGO_ENABLED=0 and under -race.
 //
 // # Order of the child's steps
 //
