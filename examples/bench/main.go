@@ -14,7 +14,7 @@
 // It is a module of its own so that nsgo's go.mod keeps its three
 // dependencies. Run it as root for every row:
 //
-//	cd examples/bench && go run . [-rounds 21] [-batch 20]
+//	cd examples/bench && go run . [-rounds 21] [-batch 20] [-only TEXT]
 package main
 
 import (
