@@ -79,11 +79,6 @@ func spawnIn(h *Handle, opts Options) (*Process, error) {
 		return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
 	}
 	p, err := s.start()
-	if s.stack != nil {
-		// start returns once the child is past execve or reaped.
-		stackPool.Put(s.stack)
-		s.stack = nil
-	}
 	if err != nil {
 		s.closeParentEnds()
 		return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
@@ -106,8 +101,8 @@ type spawn struct {
 	closeAfterStart []io.Closer // the child's ends of pipes, /dev/null
 	closeAfterWait  []io.Closer // the parent's ends of pipes
 	copiers         []func() error
-	keepAlive       []*os.File  // files whose descriptors the child takes
-	stack           *childStack // the child's own stack, if it has one
+	keepAlive       []*os.File // files whose descriptors the child takes
+	ownStack        bool       // the child runs in this process's memory on a stack of its own
 }
 
 // childStack is the stack of a child that runs in the parent's memory: it
@@ -182,12 +177,8 @@ func prepare(o *Options, h *Handle) (*spawn, error) {
 	// A child that waits for its maps runs on a stack of its own, since the
 	// parent writes them; one that waits for nothing runs on the parent's.
 	if haveVfork && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time) {
-		if o.UIDMap != nil || o.GIDMap != nil {
-			s.stack = stackPool.Get().(*childStack)
-			p.stackTop = uintptr(unsafe.Pointer(&s.stack[len(s.stack)-64]))
-		} else {
-			p.vfork = true
-		}
+		s.ownStack = o.UIDMap != nil || o.GIDMap != nil
+		p.vfork = !s.ownStack
 	}
 	if err := s.files(); err != nil {
 		s.closeParentEnds()
@@ -534,6 +525,13 @@ func (s *spawn) start() (*Process, error) {
 		p.nextFd = max(p.nextFd, fd+1)
 	}
 	p.syncWriteFd = syncPipe[1]
+	if s.ownStack {
+		// start returns once the child is past execve or reaped: then the
+		// stack is free again.
+		stack := stackPool.Get().(*childStack)
+		defer stackPool.Put(stack)
+		p.stackTop = uintptr(unsafe.Pointer(&stack[len(stack)-64]))
+	}
 	pid, errno := forkExec(p)
 	syscall.ForkLock.Unlock()
 	runtime.KeepAlive(s.keepAlive)
