@@ -12,7 +12,8 @@ package namespace
 // and go:norace that make raw system calls, reading a childPlan that the
 // parent filled before the clone. The runtime's own fork hooks, which os/exec
 // uses for the same purpose, block signals around the clone and reset the
-// child's signal handlers.
+// child's signal handlers; a child on its own stack, whose parent runs on
+// meanwhile, resets them itself (see childOwnStack).
 //
 // The child reports a failure by writing its step and errno to a
 // close-on-exec pipe and exiting; a successful execve closes the pipe, so the
@@ -124,6 +125,10 @@ type childPlan struct {
 	setUID           bool
 	uid              uintptr
 
+	// sigmask is the signal mask of the cloning thread before the clone,
+	// which an own-stack child restores itself (see childOwnStack).
+	sigmask uint64
+
 	statfs   unix.Statfs_t // the child's fstatfs buffer
 	report   [2]uint32     // step, errno
 	syncByte byte
@@ -153,10 +158,16 @@ const atFDCWD = ^uintptr(-unix.AT_FDCWD - 1)
 func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
 	var r uintptr
 	if p.stackTop != 0 {
+		// The child restores the mask this thread has now itself:
+		// runtime_BeforeFork saves it in the thread's M, which the child
+		// must not reach.
+		runtime.LockOSThread()
+		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 0, 0, uintptr(unsafe.Pointer(&p.sigmask)), unsafe.Sizeof(p.sigmask), 0, 0)
 		runtime_BeforeFork()
 		var e uintptr
 		r, e = rawCloneOwnStack(p.cloneFlags|unix.CLONE_VM, p.stackTop, childOwnStackFn, unsafe.Pointer(p))
 		runtime_AfterFork()
+		runtime.UnlockOSThread()
 		return int(r), syscall.Errno(e)
 	}
 	runtime_BeforeFork()
@@ -177,24 +188,6 @@ func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
 	childMain(p)
 	return 0, 0 // not reached
 }
-
-// childOwnStack is where a child cloned by rawCloneOwnStack starts, on its
-// own stack, while the parent goes on.
-//
-//go:nosplit
-//go:norace
-//go:nocheckptr
-func childOwnStack(p *childPlan) {
-	runtime_AfterForkInChild()
-	childMain(p)
-}
-
-// childOwnStackFn is childOwnStack's func value, which rawCloneOwnStack
-// calls by the register ABI.
-var childOwnStackFn = func() unsafe.Pointer {
-	f := childOwnStack
-	return *(*unsafe.Pointer)(unsafe.Pointer(&f))
-}()
 
 // childMain runs in the child and ends in execve or exit.
 //

@@ -1,6 +1,9 @@
 package namespace
 
-import "unsafe"
+import (
+	"syscall"
+	"unsafe"
+)
 
 // haveVfork says whether this architecture has rawVforkClone.
 const haveVfork = true
@@ -16,3 +19,54 @@ func rawVforkClone(flags uintptr) (pid, errno uintptr)
 //
 //go:noescape
 func rawCloneOwnStack(flags, stack uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr)
+
+// childOwnStack is where a child cloned by rawCloneOwnStack starts, on its
+// own stack, while the parent goes on. It starts with every signal blocked
+// and the parent's handlers, and must not call runtime_AfterForkInChild as
+// the other children do: that hook assumes the parent is suspended. It sets
+// a runtime global that other children and the parent read, and it reads
+// the state of whatever goroutine the parent's thread runs at that moment,
+// through the thread's TLS, which that goroutine may leave, and the thread
+// may end, at any time. So this child resets the handlers and restores the
+// mask itself, by raw system calls on its own memory only.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childOwnStack(p *childPlan) {
+	// A handler of the parent's, run here, would run Go code on the
+	// parent's memory without a goroutine of its own: set every signal back
+	// to the default before any can be delivered, one system call each, and
+	// put back those that were ignored, which stay ignored, as across
+	// execve. Every signal is blocked meanwhile.
+	var old, dfl, ign kernelSigaction
+	ign.handler = sigIgn
+	for sig := uintptr(1); sig <= 64; sig++ {
+		if sig == uintptr(syscall.SIGKILL) || sig == uintptr(syscall.SIGSTOP) {
+			continue
+		}
+		_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), uintptr(unsafe.Pointer(&old)), 8, 0, 0)
+		if e == 0 && old.handler == sigIgn {
+			syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&ign)), 0, 8, 0, 0)
+		}
+	}
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 2 /* SIG_SETMASK */, uintptr(unsafe.Pointer(&p.sigmask)), 0, 8, 0, 0)
+	childMain(p)
+}
+
+// kernelSigaction is struct sigaction as rt_sigaction(2) takes it on amd64.
+type kernelSigaction struct {
+	handler  uintptr // 0 SIG_DFL, 1 SIG_IGN, or a function
+	flags    uint64
+	restorer uintptr
+	mask     uint64
+}
+
+const sigIgn = 1
+
+// childOwnStackFn is childOwnStack's func value, which rawCloneOwnStack
+// calls by the register ABI.
+var childOwnStackFn = func() unsafe.Pointer {
+	f := childOwnStack
+	return *(*unsafe.Pointer)(unsafe.Pointer(&f))
+}()

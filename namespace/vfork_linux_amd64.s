@@ -32,9 +32,11 @@ ok:
 // clone(2) for CLONE_VM without CLONE_VFORK: the child runs on stack, a
 // region of the parent's memory, while the parent goes on. The child calls
 // the Go function whose func value is fn, with arg, by the register ABI
-// directly (argument in AX, closure context in DX, g in R14, X15 zero), not
-// through an ABI wrapper, which the race detector could instrument. fn must
-// not return; if it does, the child exits with status 127.
+// directly (argument in AX, closure context in DX, X15 zero), not through an
+// ABI wrapper, which the race detector could instrument. The child has no
+// goroutine: R14, the g register, is zero, so that code that would use one
+// faults at once instead of using whatever goroutine the parent's thread
+// runs. fn must not return; if it does, the child exits with status 127.
 TEXT ·rawCloneOwnStack(SB),NOSPLIT|NOFRAME,$0-48
 	MOVQ	flags+0(FP), DI
 	MOVQ	stack+8(FP), SI
@@ -61,7 +63,7 @@ child:
 	MOVQ	R13, AX
 	MOVQ	R12, DX
 	MOVQ	0(DX), R12
-	MOVQ	(TLS), R14
+	XORQ	R14, R14
 	XORPS	X15, X15
 	CALL	R12
 	MOVQ	$127, DI

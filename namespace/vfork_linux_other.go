@@ -15,3 +15,6 @@ func rawVforkClone(flags uintptr) (pid, errno uintptr) {
 func rawCloneOwnStack(flags, stack uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr) {
 	panic("no CLONE_VM clone on this architecture")
 }
+
+// childOwnStackFn is nil: no child runs on a stack of its own here.
+var childOwnStackFn unsafe.Pointer
