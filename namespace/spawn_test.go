@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"slices"
 	"strconv"
@@ -433,11 +434,13 @@ func TestSpawnTimeOffsets(t *testing.T) {
 }
 
 // TestSpawnMapsOneP spawns with ID maps on a single P while another
-// goroutine forces collections: the child waits for its maps from another
-// goroutine while the cloning thread sleeps in clone, so that thread must
-// give up its P, which both that goroutine and the collector's stop of the
-// world need. A helper process does it, so that a deadlock, which would stop
-// this process's timers too, shows as a helper that does not finish.
+// goroutine forces collections. The child waits for its maps; whatever
+// writes them must not need the one P while the cloning thread holds it, as
+// an earlier design did (the child asked another goroutine for its maps
+// while the cloning thread slept in vfork), or the collector's stop of the
+// world waits forever. A helper process does it, so that a deadlock, which
+// would stop this process's timers too, shows as a helper that does not
+// finish.
 func TestSpawnMapsOneP(t *testing.T) {
 	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
 	cmd.Env = withEnv("NSGO_NAMESPACE_HELPER=one-p", "GOMAXPROCS=1")
@@ -491,6 +494,59 @@ func onePHelper() error {
 		}
 	}
 	return nil
+}
+
+// TestSpawnSignalState checks the signal state a program starts with, for
+// each way Spawn clones (vfork, a stack of the child's own with ID maps, a
+// copy for a time namespace), against os/exec's child in the same process:
+// the same blocked signals and the same ignored ones, with SIGHUP ignored
+// here so that the set is not empty. Each child starts with every signal
+// blocked and the parent's handlers, and must undo both before execve.
+func TestSpawnSignalState(t *testing.T) {
+	signal.Ignore(syscall.SIGHUP)
+	defer signal.Reset(syscall.SIGHUP)
+	// grep itself, not through a shell, which may change the mask.
+	args := []string{"grep", "-E", "^Sig(Blk|Ign|Cgt)", "/proc/self/status"}
+	out, err := exec.Command("/bin/grep", args[1:]...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := string(out)
+	// SIGHUP is bit 0 of the ignored set, the last hex digit.
+	if ign, ok := statusField(want, "SigIgn"); !ok || !strings.ContainsAny(ign[len(ign)-1:], "13579bdf") {
+		t.Fatalf("os/exec's child does not ignore SIGHUP:\n%s", want)
+	}
+	uidMap, gidMap := ownMaps()
+	for _, tc := range []struct {
+		name string
+		opts namespace.Options
+	}{
+		{"vfork", namespace.Options{}},
+		{"own stack", namespace.Options{New: namespace.User | namespace.UTS, UIDMap: uidMap, GIDMap: gidMap}},
+		{"copy", namespace.Options{New: namespace.User | namespace.Time, UIDMap: uidMap, GIDMap: gidMap}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got strings.Builder
+			tc.opts.Path, tc.opts.Args, tc.opts.Stdout = "/bin/grep", args, &got
+			if err := waitOK(namespace.Spawn(tc.opts)); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want {
+				t.Errorf("program's signal state:\n%s\nos/exec's child:\n%s", got.String(), want)
+			}
+		})
+	}
+}
+
+// statusField returns the value of a field of /proc/PID/status text.
+func statusField(status, name string) (string, bool) {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			v = strings.TrimSpace(v)
+			return v, v != ""
+		}
+	}
+	return "", false
 }
 
 // TestSpawnTimeShortLived spawns programs that exit at once into new time
