@@ -161,8 +161,12 @@ func run() error {
 // peer that is not available gets -1.
 func measure(peers []peer) ([]time.Duration, error) {
 	times := make([][]time.Duration, len(peers))
-	for range *rounds {
-		for i, p := range peers {
+	for round := range *rounds {
+		// Each round starts with the next peer, so that none always follows
+		// the same one (and the kernel's clean-up of its namespaces).
+		for j := range peers {
+			i := (round + j) % len(peers)
+			p := peers[i]
 			d, err := p.run(*batch)
 			if err == errUnavailable {
 				continue
