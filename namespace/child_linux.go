@@ -21,6 +21,7 @@ package namespace
 
 import (
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -74,6 +75,10 @@ type childPlan struct {
 	// parent goes on, writes its ID maps and releases it. It copies no
 	// page tables; the stack is the parent's until the child execs or exits.
 	stackTop uintptr
+	stackLo  uintptr // the stack's lowest address, for clone3
+	// sighandCleared says that clone3 with CLONE_CLEAR_SIGHAND made the
+	// child, whose signal handlers are the defaults already.
+	sighandCleared bool
 	// vfork clones with CLONE_VM|CLONE_VFORK: the child shares the parent's
 	// memory and runs on its stack while the parent thread sleeps until the
 	// execve, as os/exec does; it copies no page tables. Only for a child
@@ -145,6 +150,23 @@ var (
 	cloneFirstArgs = runtime.GOARCH != "s390x" // s390x takes the stack first
 )
 
+// cloneArgs is struct clone_args as clone3(2) takes it, its first version
+// (CLONE_ARGS_SIZE_VER0).
+type cloneArgs struct {
+	flags      uint64
+	pidfd      uint64
+	childTID   uint64
+	parentTID  uint64
+	exitSignal uint64
+	stack      uint64 // the lowest address; the kernel adds stackSize
+	stackSize  uint64
+	tls        uint64
+}
+
+// noClone3 is set once clone3 with CLONE_CLEAR_SIGHAND fails where clone
+// succeeds: the kernel predates either.
+var noClone3 atomic.Bool
+
 // atFDCWD is AT_FDCWD (-100) as a system call argument.
 const atFDCWD = ^uintptr(-unix.AT_FDCWD - 1)
 
@@ -163,11 +185,34 @@ func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
 		// must not reach.
 		runtime.LockOSThread()
 		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 0, 0, uintptr(unsafe.Pointer(&p.sigmask)), unsafe.Sizeof(p.sigmask), 0, 0)
+		useClone3, clone3Failed := !noClone3.Load(), false
 		runtime_BeforeFork()
 		var e uintptr
-		r, e = rawCloneOwnStack(p.cloneFlags|unix.CLONE_VM, p.stackTop, childOwnStackFn, unsafe.Pointer(p))
+		if useClone3 {
+			// clone3 resets the child's handlers itself, which spares the
+			// child some sixty system calls.
+			args := cloneArgs{
+				flags:      uint64(p.cloneFlags&^0xff) | unix.CLONE_VM | unix.CLONE_CLEAR_SIGHAND,
+				exitSignal: uint64(p.cloneFlags & 0xff),
+				stack:      uint64(p.stackLo),
+				stackSize:  uint64(p.stackTop - p.stackLo),
+			}
+			p.sighandCleared = true
+			r, e = rawCloneOwnStack(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args), childOwnStackFn, unsafe.Pointer(p))
+		}
+		if !p.sighandCleared || e == uintptr(syscall.ENOSYS) || e == uintptr(syscall.EINVAL) {
+			// No clone3 (Linux 5.3) or no CLONE_CLEAR_SIGHAND (5.5), or
+			// flags that clone refuses too, which says so below.
+			p.sighandCleared = false
+			retried := e != 0
+			r, e = rawCloneOwnStack(syscall.SYS_CLONE, p.cloneFlags|unix.CLONE_VM, p.stackTop, childOwnStackFn, unsafe.Pointer(p))
+			clone3Failed = retried && e == 0
+		}
 		runtime_AfterFork()
 		runtime.UnlockOSThread()
+		if clone3Failed {
+			noClone3.Store(true)
+		}
 		return int(r), syscall.Errno(e)
 	}
 	runtime_BeforeFork()

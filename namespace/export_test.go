@@ -16,3 +16,7 @@ func SetMaxNameLen(n int) int { old := maxNameLen; maxNameLen = n; return old }
 // fn returns false the thread is discarded, and OnOwnThread returns once it
 // is gone.
 func OnOwnThread(fn func() (clean bool)) { onOwnThread(fn) }
+
+// SetNoClone3 makes Spawn use clone and not clone3 for a child on a stack of
+// its own, as on a kernel older than 5.5; it returns the old setting.
+func SetNoClone3(no bool) bool { return noClone3.Swap(no) }

@@ -530,6 +530,7 @@ func (s *spawn) start() (*Process, error) {
 		// stack is free again.
 		stack := stackPool.Get().(*childStack)
 		defer stackPool.Put(stack)
+		p.stackLo = uintptr(unsafe.Pointer(&stack[0]))
 		p.stackTop = uintptr(unsafe.Pointer(&stack[len(stack)-64]))
 	}
 	pid, errno := forkExec(p)

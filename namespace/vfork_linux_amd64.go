@@ -14,11 +14,11 @@ const haveVfork = true
 //go:noescape
 func rawVforkClone(flags uintptr) (pid, errno uintptr)
 
-// rawCloneOwnStack is clone(2) with CLONE_VM and a stack of the child's own,
-// whose child calls fn(arg); see vfork_linux_amd64.s.
+// rawCloneOwnStack is clone(2) or clone3(2) with CLONE_VM and a stack of the
+// child's own, whose child calls fn(arg); see vfork_linux_amd64.s.
 //
 //go:noescape
-func rawCloneOwnStack(flags, stack uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr)
+func rawCloneOwnStack(trap, a1, a2 uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr)
 
 // childOwnStack is where a child cloned by rawCloneOwnStack starts, on its
 // own stack, while the parent goes on. It starts with every signal blocked
@@ -27,27 +27,30 @@ func rawCloneOwnStack(flags, stack uintptr, fn, arg unsafe.Pointer) (pid, errno 
 // a runtime global that other children and the parent read, and it reads
 // the state of whatever goroutine the parent's thread runs at that moment,
 // through the thread's TLS, which that goroutine may leave, and the thread
-// may end, at any time. So this child resets the handlers and restores the
-// mask itself, by raw system calls on its own memory only.
+// may end, at any time. So this child restores the mask itself, and resets
+// the handlers if it must, by raw system calls on its own memory only.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func childOwnStack(p *childPlan) {
-	// A handler of the parent's, run here, would run Go code on the
-	// parent's memory without a goroutine of its own: set every signal back
-	// to the default before any can be delivered, one system call each, and
-	// put back those that were ignored, which stay ignored, as across
-	// execve. Every signal is blocked meanwhile.
-	var old, dfl, ign kernelSigaction
-	ign.handler = sigIgn
-	for sig := uintptr(1); sig <= 64; sig++ {
-		if sig == uintptr(syscall.SIGKILL) || sig == uintptr(syscall.SIGSTOP) {
-			continue
-		}
-		_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), uintptr(unsafe.Pointer(&old)), 8, 0, 0)
-		if e == 0 && old.handler == sigIgn {
-			syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&ign)), 0, 8, 0, 0)
+	if !p.sighandCleared {
+		// A handler of the parent's, run here, would run Go code on the
+		// parent's memory without a goroutine of its own: set every signal
+		// back to the default before any can be delivered, one system call
+		// each, and put back those that were ignored, which stay ignored,
+		// as across execve. Every signal is blocked meanwhile. (clone3 with
+		// CLONE_CLEAR_SIGHAND, Linux 5.5, did all this already.)
+		var old, dfl, ign kernelSigaction
+		ign.handler = sigIgn
+		for sig := uintptr(1); sig <= 64; sig++ {
+			if sig == uintptr(syscall.SIGKILL) || sig == uintptr(syscall.SIGSTOP) {
+				continue
+			}
+			_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), uintptr(unsafe.Pointer(&old)), 8, 0, 0)
+			if e == 0 && old.handler == sigIgn {
+				syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&ign)), 0, 8, 0, 0)
+			}
 		}
 	}
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 2 /* SIG_SETMASK */, uintptr(unsafe.Pointer(&p.sigmask)), 0, 8, 0, 0)

@@ -27,37 +27,39 @@ ok:
 	MOVQ	$0, errno+16(FP)
 	RET
 
-// func rawCloneOwnStack(flags, stack uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr)
+// func rawCloneOwnStack(trap, a1, a2 uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr)
 //
-// clone(2) for CLONE_VM without CLONE_VFORK: the child runs on stack, a
-// region of the parent's memory, while the parent goes on. The child calls
-// the Go function whose func value is fn, with arg, by the register ABI
-// directly (argument in AX, closure context in DX, X15 zero), not through an
-// ABI wrapper, which the race detector could instrument. The child has no
-// goroutine: R14, the g register, is zero, so that code that would use one
-// faults at once instead of using whatever goroutine the parent's thread
-// runs. fn must not return; if it does, the child exits with status 127.
-TEXT ·rawCloneOwnStack(SB),NOSPLIT|NOFRAME,$0-48
-	MOVQ	flags+0(FP), DI
-	MOVQ	stack+8(FP), SI
-	MOVQ	fn+16(FP), R12
-	MOVQ	arg+24(FP), R13
+// clone(2) (trap SYS_clone, a1 the flags, a2 the stack top) or clone3(2)
+// (trap SYS_clone3, a1 the clone_args, a2 their size), for CLONE_VM without
+// CLONE_VFORK: the child runs on a stack of its own, a region of the
+// parent's memory, while the parent goes on. The child calls the Go function
+// whose func value is fn, with arg, by the register ABI directly (argument in
+// AX, closure context in DX, X15 zero), not through an ABI wrapper, which
+// the race detector could instrument. The child has no goroutine: R14, the g
+// register, is zero, so that code that would use one faults at once instead
+// of using whatever goroutine the parent's thread runs. fn must not return;
+// if it does, the child exits with status 127.
+TEXT ·rawCloneOwnStack(SB),NOSPLIT|NOFRAME,$0-56
+	MOVQ	trap+0(FP), AX
+	MOVQ	a1+8(FP), DI
+	MOVQ	a2+16(FP), SI
+	MOVQ	fn+24(FP), R12
+	MOVQ	arg+32(FP), R13
 	MOVQ	$0, DX
 	MOVQ	$0, R10
 	MOVQ	$0, R8
-	MOVQ	$56, AX	// SYS_clone
 	SYSCALL
 	CMPQ	AX, $0
 	JEQ	child
 	CMPQ	AX, $0xfffffffffffff001
 	JLS	ok
-	MOVQ	$-1, pid+32(FP)
+	MOVQ	$-1, pid+40(FP)
 	NEGQ	AX
-	MOVQ	AX, errno+40(FP)
+	MOVQ	AX, errno+48(FP)
 	RET
 ok:
-	MOVQ	AX, pid+32(FP)
-	MOVQ	$0, errno+40(FP)
+	MOVQ	AX, pid+40(FP)
+	MOVQ	$0, errno+48(FP)
 	RET
 child:
 	MOVQ	R13, AX

@@ -12,7 +12,7 @@ func rawVforkClone(flags uintptr) (pid, errno uintptr) {
 	panic("no vfork clone on this architecture")
 }
 
-func rawCloneOwnStack(flags, stack uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr) {
+func rawCloneOwnStack(trap, a1, a2 uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr) {
 	panic("no CLONE_VM clone on this architecture")
 }
 
