@@ -23,8 +23,8 @@ func rawCloneOwnStack(trap, a1, a2 uintptr, fn, arg unsafe.Pointer) (pid, errno 
 // childOwnStack is where a child cloned by rawCloneOwnStack starts, on its
 // own stack, while the parent goes on. It starts with every signal blocked
 // and the parent's handlers, and must not call runtime_AfterForkInChild as
-// the other children do: that hook assumes the parent is suspended. It sets
-// a runtime global that other children and the parent read, and it reads
+// the other children do: that hook assumes the parent is suspended. The hook
+// sets a runtime global that other children and the parent read, and reads
 // the state of whatever goroutine the parent's thread runs at that moment,
 // through the thread's TLS, which that goroutine may leave, and the thread
 // may end, at any time. So this child restores the mask itself, and resets
