@@ -162,14 +162,11 @@ func statusIDs(t *testing.T, pid int) (uid, gid int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 1 && f[0] == "Uid:" {
-			uid, _ = strconv.Atoi(f[1])
-		}
-		if len(f) > 1 && f[0] == "Gid:" {
-			gid, _ = strconv.Atoi(f[1])
-		}
+	if v, ok := statusField(string(b), "Uid"); ok {
+		uid, _ = strconv.Atoi(strings.Fields(v)[0])
+	}
+	if v, ok := statusField(string(b), "Gid"); ok {
+		gid, _ = strconv.Atoi(strings.Fields(v)[0])
 	}
 	return uid, gid
 }
