@@ -200,13 +200,12 @@ func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
 			p.sighandCleared = true
 			r, e = rawCloneOwnStack(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args), childOwnStackFn, unsafe.Pointer(p))
 		}
-		if !p.sighandCleared || e == uintptr(syscall.ENOSYS) || e == uintptr(syscall.EINVAL) {
+		if !useClone3 || e == uintptr(syscall.ENOSYS) || e == uintptr(syscall.EINVAL) {
 			// No clone3 (Linux 5.3) or no CLONE_CLEAR_SIGHAND (5.5), or
 			// flags that clone refuses too, which says so below.
 			p.sighandCleared = false
-			retried := e != 0
 			r, e = rawCloneOwnStack(syscall.SYS_CLONE, p.cloneFlags|unix.CLONE_VM, p.stackTop, childOwnStackFn, unsafe.Pointer(p))
-			clone3Failed = retried && e == 0
+			clone3Failed = useClone3 && e == 0
 		}
 		runtime_AfterFork()
 		runtime.UnlockOSThread()
