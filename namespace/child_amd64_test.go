@@ -2,7 +2,6 @@ package namespace_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -110,17 +109,4 @@ func parseObjdump(out string) map[string][]string {
 		}
 	}
 	return funcs
-}
-
-// goTool runs the go command with args and returns its standard output.
-func goTool(t *testing.T, gocmd string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(gocmd, args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return string(out)
 }

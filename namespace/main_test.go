@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -125,4 +126,17 @@ func checkNoLeak(t *testing.T, before counts) {
 
 func rng(inside, outside, count uint32) idmap.Range {
 	return idmap.Range{Inside: inside, Outside: outside, Count: count}
+}
+
+// goTool runs the go command with args and returns its standard output.
+func goTool(t *testing.T, gocmd string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(gocmd, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
 }
