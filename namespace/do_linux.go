@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/nsgo/nsgo/procfs"
@@ -28,10 +29,15 @@ var threadOrder = []Kind{Cgroup, IPC, UTS, Net, PID, Mount}
 //
 // fn runs on that thread alone: goroutines it starts run on other threads,
 // in the caller's namespaces, not the handle's. After fn returns, the thread
-// goes back to the Go scheduler only if it returned to its namespaces and
-// every /proc/thread-self/ns link that a thread can change proves it;
-// otherwise, and always after Mount, the runtime ends it. A panic in fn is
-// raised again in the caller.
+// goes back to the Go scheduler only if every /proc/thread-self/ns link that a
+// thread can change shows it in the process's own namespaces, those of
+// /proc/self/ns; otherwise, and always after Mount, the runtime ends it. So
+// a thread that other code moved and gave back (locked, setns, unlocked) ends
+// too if Do runs on it. A panic in fn is raised again in the caller.
+//
+// Do comes back to the process's namespace of each kind through a descriptor
+// that it opens on first need and keeps for the life of the process: one for
+// each of Cgroup, IPC, UTS, Net and PID at most.
 //
 // Entering a namespace needs CAP_SYS_ADMIN over its owner and in the caller's
 // own user namespace; an unprivileged caller gets EPERM here and can enter
@@ -51,16 +57,19 @@ func (h *Handle) Do(fn func() error) error {
 			return true
 		}
 		defer t.close()
-		var before snapshot
-		if err := t.read(&before, threadMutable, 0); err != nil {
+		if doTestHook != nil {
+			doTestHook()
+		}
+		home, err := processHome()
+		if err != nil {
 			result = err
 			return true
 		}
 		var buf [8]entered
-		saved, err := h.enterThread(t, &before, buf[:0])
+		saved, err := h.enterThread(t, buf[:0])
 		if err != nil {
 			result = err
-			return h.leaveThread(t, saved, &before)
+			return h.leaveThread(t, saved, home)
 		}
 		func() {
 			defer func() {
@@ -70,7 +79,7 @@ func (h *Handle) Do(fn func() error) error {
 			}()
 			result = fn()
 		}()
-		return h.leaveThread(t, saved, &before) && panicked == nil
+		return h.leaveThread(t, saved, home) && panicked == nil
 	})
 	if panicked != nil {
 		panic(panicked)
@@ -78,11 +87,16 @@ func (h *Handle) Do(fn func() error) error {
 	return result
 }
 
+// doTestHook, set only by tests, runs on Do's thread before it reads a link.
+var doTestHook func()
+
 // entered is one namespace that the thread left for the handle's, with a
 // descriptor on the one it left.
 type entered struct {
-	kind Kind
-	back int // -1 for Mount, which is never restored
+	kind   Kind
+	back   int  // -1 for Mount, which is never restored
+	shared bool // back is the process's, from homeFDs: not to be closed
+	left   ID   // the namespace the thread was in, zero if none (PID)
 }
 
 // threadLink is one link of /proc/thread-self/ns: a kind's, or with children
@@ -150,35 +164,47 @@ func (s *snapshot) id(k Kind, children bool) ID {
 }
 
 // ownLink returns the link of kind k itself, not its _for_children one.
-func ownLink(k Kind) threadLink {
+func ownLink(k Kind) threadLink { return linkFor(k, false) }
+
+// linkFor returns the link of kind k, or its _for_children one.
+func linkFor(k Kind, children bool) threadLink {
 	for _, l := range threadLinks {
-		if l.kind == k && !l.children {
+		if l.kind == k && l.children == children {
 			return l
 		}
 	}
-	return newThreadLink(k, false)
+	return newThreadLink(k, children)
 }
 
-// threadNS is a descriptor on the calling thread's /proc/thread-self/ns,
-// valid only on that thread: the goroutine must be locked to it.
-type threadNS struct{ fd int }
+// nsDir is a descriptor on a /proc directory of namespace links: the
+// calling thread's /proc/thread-self/ns, valid only on that thread (the
+// goroutine must be locked to it), or the process's /proc/self/ns.
+type nsDir struct {
+	fd   int
+	path string
+}
 
 const threadNSDir = "/proc/thread-self/ns"
 
-var threadNSDirC = &append([]byte(threadNSDir), 0)[0]
+var (
+	threadNSDirC  = &append([]byte(threadNSDir), 0)[0]
+	processNSDirC = &append([]byte("/proc/self/ns"), 0)[0]
+)
 
-func openThreadNS() (threadNS, error) {
+func openThreadNS() (nsDir, error) { return openNSDir(threadNSDirC, threadNSDir) }
+
+func openNSDir(cpath *byte, path string) (nsDir, error) {
 	if _, err := procfs.NsfsDevice(); err != nil {
-		return threadNS{-1}, err
+		return nsDir{-1, path}, err
 	}
-	fd, err := rawOpenat(unix.AT_FDCWD, threadNSDirC, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	fd, err := rawOpenat(unix.AT_FDCWD, cpath, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
-		return threadNS{-1}, &os.PathError{Op: "open", Path: threadNSDir, Err: err}
+		return nsDir{-1, path}, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	return threadNS{fd}, nil
+	return nsDir{fd, path}, nil
 }
 
-func (t threadNS) close() { unix.Close(t.fd) }
+func (d nsDir) close() { unix.Close(d.fd) }
 
 // rawOpenat is openat(2) of a NUL-terminated name as a raw system call, which
 // Do uses on its locked thread for opens that do not block: no allocation,
@@ -194,32 +220,38 @@ func rawOpenat(dir int, name *byte, flags int) (int, error) {
 // read fills s with the given links, by readlink through the descriptor,
 // but for the kinds in keep, whose own links (not the _for_children ones)
 // keep the value they have in s.
-func (t threadNS) read(s *snapshot, links []threadLink, keep Kind) error {
+func (d nsDir) read(s *snapshot, links []threadLink, keep Kind) error {
 	s.links = links
-	var buf [64]byte
 	for i, l := range links {
 		if !l.children && keep.Has(l.kind) {
 			continue
 		}
-		// A raw system call: the thread is locked and the call is short,
-		// and Do makes a dozen of them.
-		n, _, e := unix.RawSyscall6(unix.SYS_READLINKAT, uintptr(t.fd), uintptr(unsafe.Pointer(l.cname)),
-			uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
-		switch {
-		case e == unix.ENOENT:
-			s.ino[i] = 0
-			continue
-		case e != 0:
-			return &os.PathError{Op: "readlink", Path: threadNSDir + "/" + l.name(), Err: e}
-		}
-		// ParseLink keeps nothing of the text: no copy of buf for it.
-		_, ino, err := procfs.ParseLink(unsafe.String(&buf[0], n))
+		ino, err := d.readLink(l)
 		if err != nil {
 			return err
 		}
 		s.ino[i] = ino
 	}
 	return nil
+}
+
+// readLink returns the inode number of the namespace that link l names, or 0
+// if the link is absent.
+func (d nsDir) readLink(l threadLink) (uint64, error) {
+	var buf [64]byte
+	// A raw system call: the thread is locked and the call is short, and
+	// Do makes several of them.
+	n, _, e := unix.RawSyscall6(unix.SYS_READLINKAT, uintptr(d.fd), uintptr(unsafe.Pointer(l.cname)),
+		uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
+	switch {
+	case e == unix.ENOENT:
+		return 0, nil
+	case e != 0:
+		return 0, &os.PathError{Op: "readlink", Path: d.path + "/" + l.name(), Err: e}
+	}
+	// ParseLink keeps nothing of the text: no copy of buf for it.
+	_, ino, err := procfs.ParseLink(unsafe.String(&buf[0], n))
+	return ino, err
 }
 
 // threadSnapshot reads every namespace link of the calling thread.
@@ -237,11 +269,75 @@ func threadSnapshot() (*snapshot, error) {
 // thread of a Go process can leave (see threadMutable).
 var processFixed = sync.OnceValues(threadSnapshot)
 
+// home is the process's namespaces, those of /proc/self/ns, read for the
+// links that a thread can change: where Do must find a thread and leave it.
+// It is read once and again whenever a thread is found elsewhere, in case
+// the whole process moved (every thread, as syscall.AllThreadsSyscall can).
+var home atomic.Pointer[snapshot]
+
+func processHome() (*snapshot, error) {
+	if s := home.Load(); s != nil {
+		return s, nil
+	}
+	return readHome()
+}
+
+func readHome() (*snapshot, error) {
+	d, err := openNSDir(processNSDirC, "/proc/self/ns")
+	if err != nil {
+		return nil, err
+	}
+	defer d.close()
+	s := new(snapshot)
+	if err := d.read(s, threadMutable, 0); err != nil {
+		return nil, err
+	}
+	home.Store(s)
+	return s, nil
+}
+
+// homeFD is a descriptor on the process's namespace of one kind, and which
+// namespace that is.
+type homeFD struct {
+	fd int
+	id ID
+}
+
+// homeFDs opens, once per kind and then for the life of the process, a
+// descriptor on the process's namespace of that kind, through which Do takes
+// a thread back: at most one descriptor for each kind Do can enter and
+// restore, rather than an open and a close of the thread's own link on every
+// call (7.5 to 8.8 µs here, against 2.3 to 2.9 µs for the readlink that finds
+// the thread in the namespace this descriptor is on). The process's user and
+// time namespaces never need one, and Mount is never restored.
+var homeFDs = func() map[Kind]func() (homeFD, error) {
+	m := make(map[Kind]func() (homeFD, error))
+	for _, k := range threadOrder {
+		if k == Mount {
+			continue
+		}
+		m[k] = sync.OnceValues(func() (homeFD, error) {
+			path := "/proc/self/ns/" + k.String()
+			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return homeFD{-1, ID{}}, &os.PathError{Op: "open", Path: path, Err: err}
+			}
+			var st unix.Stat_t
+			if err := unix.Fstat(fd, &st); err != nil {
+				unix.Close(fd)
+				return homeFD{-1, ID{}}, &os.PathError{Op: "fstat", Path: path, Err: err}
+			}
+			return homeFD{fd, ID{Dev: st.Dev, Ino: st.Ino}}, nil
+		})
+	}
+	return m
+}()
+
 // enterThread moves the calling, locked thread into the handle's namespaces.
 // It returns what it entered, also on failure, for leaveThread.
 //
 // done is appended to; Do passes a slice on its stack.
-func (h *Handle) enterThread(t threadNS, before *snapshot, done []entered) ([]entered, error) {
+func (h *Handle) enterThread(t nsDir, done []entered) ([]entered, error) {
 	for _, k := range []Kind{User, Time} {
 		id, ok := h.ids[k]
 		if !ok {
@@ -255,12 +351,22 @@ func (h *Handle) enterThread(t threadNS, before *snapshot, done []entered) ([]en
 			return nil, fmt.Errorf("join %s %s: a Go thread cannot enter a %s namespace (setns refuses a multithreaded process): use Handle.Spawn", h.desc, k, k)
 		}
 	}
+	dev, _ := procfs.NsfsDevice() // read by openThreadNS
 	for _, k := range threadOrder {
 		id, ok := h.ids[k]
-		if !ok || id == before.id(k, k == PID) {
+		if !ok {
 			continue
 		}
-		e := entered{kind: k, back: -1}
+		// For PID, what the thread's children would be in.
+		ino, err := t.readLink(linkFor(k, k == PID))
+		if err != nil {
+			return done, h.joinError(k, err)
+		}
+		left := ID{Dev: dev, Ino: ino}
+		if left == id {
+			continue
+		}
+		e := entered{kind: k, back: -1, left: left}
 		switch k {
 		case Mount:
 			if err := unix.Unshare(unix.CLONE_FS); err != nil {
@@ -268,6 +374,12 @@ func (h *Handle) enterThread(t threadNS, before *snapshot, done []entered) ([]en
 			}
 			done = append(done, e) // the thread shares no file system state now
 		default:
+			if hfd, err := homeFDs[k](); err == nil && hfd.id == left {
+				e.back, e.shared = hfd.fd, true
+				break
+			}
+			// The thread is not in the process's namespace, or the
+			// descriptor on that is missing: back to where it was.
 			// For PID, the thread's own namespace is where
 			// pid_for_children returns.
 			fd, err := rawOpenat(t.fd, ownLink(k).cname, unix.O_RDONLY|unix.O_CLOEXEC)
@@ -277,7 +389,7 @@ func (h *Handle) enterThread(t threadNS, before *snapshot, done []entered) ([]en
 			e.back = fd
 		}
 		if err := unix.Setns(h.fds[k], int(k)); err != nil {
-			if e.back >= 0 {
+			if e.back >= 0 && !e.shared {
 				unix.Close(e.back)
 			}
 			return done, h.joinError(k, os.NewSyscallError("setns", err))
@@ -290,13 +402,16 @@ func (h *Handle) enterThread(t threadNS, before *snapshot, done []entered) ([]en
 }
 
 // leaveThread returns the thread to the namespaces it left and reports
-// whether it provably is back: clean to return to the scheduler.
+// whether it provably is in the process's namespaces, home: clean to return
+// to the scheduler. A thread found elsewhere is never clean, even when it is
+// back where it was: the runtime ends it.
 //
-// A kind that setns restored from a descriptor opened on the thread's own link
-// after before was read is proven back by setns itself; every other link is
-// read again and compared. PID is not one of those: its descriptor is the
-// thread's PID namespace, which pid_for_children need not have been.
-func (h *Handle) leaveThread(t threadNS, done []entered, before *snapshot) bool {
+// A kind that setns restored from a descriptor on a namespace that is still
+// the process's is proven back by setns itself; every other link is read
+// again and compared. PID is not one
+// of those: its descriptor is the thread's PID namespace, which
+// pid_for_children need not have been.
+func (h *Handle) leaveThread(t nsDir, done []entered, want *snapshot) bool {
 	clean := true
 	var restored Kind
 	for i := len(done) - 1; i >= 0; i-- {
@@ -307,19 +422,27 @@ func (h *Handle) leaveThread(t threadNS, done []entered, before *snapshot) bool 
 		}
 		if unix.Setns(e.back, int(e.kind)) != nil {
 			clean = false
-		} else if e.kind != PID {
+		} else if e.shared && e.kind != PID && e.left == want.id(e.kind, false) {
 			restored |= e.kind
 		}
-		unix.Close(e.back)
+		if !e.shared {
+			unix.Close(e.back)
+		}
 	}
 	if !clean {
 		return false
 	}
-	after := *before
-	if t.read(&after, before.links, restored) != nil {
+	after := *want
+	if t.read(&after, want.links, restored) != nil {
 		return false
 	}
-	return after.ino == before.ino
+	if after.ino == want.ino {
+		return true
+	}
+	// Perhaps the whole process moved: compare with /proc/self/ns as it
+	// is now, and read it afresh for the next calls.
+	now, err := readHome()
+	return err == nil && after.ino == now.ino
 }
 
 func (h *Handle) joinError(k Kind, err error) error {

@@ -49,10 +49,12 @@
 // can enter (UTS, IPC, Net, Cgroup, and Mount after it gives up sharing file
 // system state with the others), and PID for the children it starts.
 // Afterwards the thread returns to the scheduler only if every
-// /proc/thread-self/ns link that a thread can change proves it restored (its
-// user, time and pid links cannot change in a Go process); otherwise, and
-// always after Mount, the goroutine ends locked and the runtime ends the
-// thread with it.
+// /proc/thread-self/ns link that a thread can change shows it in the
+// process's own namespaces, those of /proc/self/ns (its user, time and pid
+// links cannot change in a Go process); otherwise, and always after Mount,
+// the goroutine ends locked and the runtime ends the thread with it. That
+// holds even for a thread that other code moved and gave back before Do ran
+// on it.
 // Goroutines started inside Do run on other threads, outside the namespaces.
 //
 // On amd64 the child of Spawn shares the parent's memory (CLONE_VM) and

@@ -20,3 +20,7 @@ func OnOwnThread(fn func() (clean bool)) { onOwnThread(fn) }
 // SetNoClone3 makes Spawn use clone and not clone3 for a child on a stack of
 // its own, as on a kernel older than 5.5; it returns the old setting.
 func SetNoClone3(no bool) bool { return noClone3.Swap(no) }
+
+// SetDoTestHook sets a function that Do runs on its thread before it reads
+// the thread's namespace links.
+func SetDoTestHook(fn func()) { doTestHook = fn }
