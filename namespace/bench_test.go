@@ -71,14 +71,7 @@ func BenchmarkJoin(b *testing.B) {
 // BenchmarkDo enters a network namespace and back. Compare with a raw locked
 // thread setns round trip and CNI's NetNS.Do in examples/bench.
 func BenchmarkDo(b *testing.B) {
-	if !privileged {
-		b.Skip("Do needs CAP_SYS_ADMIN")
-	}
-	h, err := namespace.Unshare(namespace.Net)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer h.Close()
+	h := unshareNet(b)
 	for b.Loop() {
 		if err := h.Do(func() error { return nil }); err != nil {
 			b.Fatal(err)

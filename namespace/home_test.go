@@ -31,14 +31,7 @@ func threadAlive(t *testing.T, tid int) bool {
 // where it found it: of a kind Do does not enter (uts) and of the kind it
 // enters (net).
 func TestDoEndsThreadFoundAway(t *testing.T) {
-	if !privileged {
-		t.Skip("Do needs CAP_SYS_ADMIN")
-	}
-	h, err := namespace.Unshare(namespace.Net)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := unshareNet(t)
 	want := h.IDs()[namespace.Net]
 	for _, c := range []struct {
 		name  string
@@ -77,19 +70,8 @@ func TestDoEndsThreadFoundAway(t *testing.T) {
 // the new namespace as home: its threads go back to the scheduler (they are
 // not ended as if found away), and no thread is left in the old home.
 func TestDoFollowsProcessMove(t *testing.T) {
-	if !privileged {
-		t.Skip("Do needs CAP_SYS_ADMIN")
-	}
-	h, err := namespace.Unshare(namespace.Net)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	elsewhere, err := namespace.Unshare(namespace.Net)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer elsewhere.Close()
+	h := unshareNet(t)
+	elsewhere := unshareNet(t)
 	origin, err := os.Open("/proc/self/ns/net")
 	if err != nil {
 		t.Fatal(err)

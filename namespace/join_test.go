@@ -594,14 +594,7 @@ func TestDoPanic(t *testing.T) {
 // No thread of the process may be left anywhere but home, and the calls
 // must keep working.
 func TestDoFnChangesNamespaces(t *testing.T) {
-	if !privileged {
-		t.Skip("Do needs CAP_SYS_ADMIN")
-	}
-	h, err := namespace.Unshare(namespace.Net)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := unshareNet(t)
 	for _, c := range []struct {
 		name  string
 		flags int

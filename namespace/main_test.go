@@ -140,3 +140,19 @@ func goTool(t *testing.T, gocmd string, args ...string) string {
 	}
 	return string(out)
 }
+
+// unshareNet returns a handle on a new network namespace, closed when the
+// test ends; it skips the test without CAP_SYS_ADMIN, which Unshare and Do
+// need.
+func unshareNet(t testing.TB) *namespace.Handle {
+	t.Helper()
+	if !privileged {
+		t.Skip("Unshare and Do need CAP_SYS_ADMIN")
+	}
+	h, err := namespace.Unshare(namespace.Net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
