@@ -69,19 +69,21 @@ func main() {
 // clean-ups (the container, the bind mount) always run.
 func run() error {
 	root := os.Getuid() == 0
+	cbin, removeC := buildC()
+	defer removeC()
 	var rows []row
 	userKinds := namespace.UTS | namespace.PID | namespace.IPC | namespace.Mount | namespace.User
 	rows = append(rows, row{"Spawn uts|pid|ipc|mnt|user, root maps", "<= 0.75x os/exec", []peer{
 		{"nsgo Spawn", spawnNSGo(userKinds)},
 		{"os/exec", spawnExec(userKinds)},
-		{"C clone+execve", spawnC(userKinds)},
+		{"C clone+execve", spawnC(cbin, userKinds)},
 	}})
 	if root {
 		plain := userKinds &^ namespace.User
 		rows = append(rows, row{"Spawn uts|pid|ipc|mnt, no user namespace", "<= 1.0x os/exec", []peer{
 			{"nsgo Spawn", spawnNSGo(plain)},
 			{"os/exec", spawnExec(plain)},
-			{"C clone+execve", spawnC(plain)},
+			{"C clone+execve", spawnC(cbin, plain)},
 		}})
 	}
 	target, h, err := container()
@@ -249,15 +251,31 @@ func spawnExec(kinds namespace.Kind) func(int) (time.Duration, error) {
 	}
 }
 
-// spawnC builds testdata/spawn.c once and runs it for a batch; it reports the
-// median of its own batch, which a round takes as its figure.
-func spawnC(kinds namespace.Kind) func(int) (time.Duration, error) {
-	bin := filepath.Join(os.TempDir(), "nsgo-bench-spawn")
+// buildC compiles testdata/spawn.c into a temporary directory, which remove
+// deletes; it returns "" for bin when gcc is missing or fails.
+func buildC() (bin string, remove func()) {
+	remove = func() {}
 	if _, err := exec.LookPath("gcc"); err != nil {
-		return func(int) (time.Duration, error) { return 0, errUnavailable }
+		return "", remove
 	}
+	dir, err := os.MkdirTemp("", "nsgo-bench-c")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return "", remove
+	}
+	remove = func() { os.RemoveAll(dir) }
+	bin = filepath.Join(dir, "spawn")
 	if out, err := exec.Command("gcc", "-O2", "-o", bin, "testdata/spawn.c").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: gcc: %v\n%s", err, out)
+		return "", remove
+	}
+	return bin, remove
+}
+
+// spawnC runs the C program bin for a batch; it reports the median of its own
+// batch, which a round takes as its figure.
+func spawnC(bin string, kinds namespace.Kind) func(int) (time.Duration, error) {
+	if bin == "" {
 		return func(int) (time.Duration, error) { return 0, errUnavailable }
 	}
 	return func(n int) (time.Duration, error) {
