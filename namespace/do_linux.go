@@ -408,9 +408,8 @@ func (h *Handle) enterThread(t nsDir, done []entered) ([]entered, error) {
 //
 // A kind that setns restored from a descriptor on a namespace that is still
 // the process's is proven back by setns itself; every other link is read
-// again and compared. PID is not one
-// of those: its descriptor is the thread's PID namespace, which
-// pid_for_children need not have been.
+// again and compared. PID is not one of those: its descriptor is the
+// process's PID namespace, which pid_for_children need not have been.
 func (h *Handle) leaveThread(t nsDir, done []entered, want *snapshot) bool {
 	clean := true
 	var restored Kind
