@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/nsgo/nsgo/namespace"
+	"github.com/nsgo/nsgo/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,8 +45,8 @@ func TestDoEndsThreadFoundAway(t *testing.T) {
 				moved = unix.Unshare(c.flags)
 			})
 			err := h.Do(func() error {
-				if in := threadNet(t); in != want {
-					t.Errorf("fn ran in net namespace %v, want the handle's %v", in, want)
+				if in, err := procfs.Stat("/proc/thread-self/ns/net"); err != nil || in != want {
+					t.Errorf("fn ran in net namespace %v (%v), want the handle's %v", in, err, want)
 				}
 				return nil
 			})
@@ -154,13 +155,4 @@ func rerunWithoutCgo(t *testing.T) {
 		t.Fatalf("%s in a binary built with CGO_ENABLED=0: %v\n%s", t.Name(), err, out)
 	}
 	t.Logf("passed in a binary built with CGO_ENABLED=0")
-}
-
-// threadNet returns the network namespace of the calling thread.
-func threadNet(t *testing.T) namespace.ID {
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
-		t.Error(err)
-	}
-	return namespace.ID{Dev: st.Dev, Ino: st.Ino}
 }
