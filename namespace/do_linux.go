@@ -256,13 +256,22 @@ func (d nsDir) readLink(l threadLink) (uint64, error) {
 
 // threadSnapshot reads every namespace link of the calling thread.
 func threadSnapshot() (*snapshot, error) {
-	t, err := openThreadNS()
+	return readSnapshot(threadNSDirC, threadNSDir, threadLinks)
+}
+
+// readSnapshot reads the given links of the /proc directory at path (cpath
+// NUL-terminated).
+func readSnapshot(cpath *byte, path string, links []threadLink) (*snapshot, error) {
+	d, err := openNSDir(cpath, path)
 	if err != nil {
 		return nil, err
 	}
-	defer t.close()
+	defer d.close()
 	s := new(snapshot)
-	return s, t.read(s, threadLinks, 0)
+	if err := d.read(s, links, 0); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // processFixed is the calling process's user and time namespaces, which no
@@ -283,13 +292,8 @@ func processHome() (*snapshot, error) {
 }
 
 func readHome() (*snapshot, error) {
-	d, err := openNSDir(processNSDirC, "/proc/self/ns")
+	s, err := readSnapshot(processNSDirC, "/proc/self/ns", threadMutable)
 	if err != nil {
-		return nil, err
-	}
-	defer d.close()
-	s := new(snapshot)
-	if err := d.read(s, threadMutable, 0); err != nil {
 		return nil, err
 	}
 	home.Store(s)
