@@ -1,5 +1,7 @@
 package namespace
 
+import "golang.org/x/sys/unix"
+
 // SetJoinTestHook sets a function that Join runs between pidfd_open and the
 // opening of the namespace files.
 func SetJoinTestHook(fn func(pid int)) { joinTestHook = fn }
@@ -24,3 +26,31 @@ func SetNoClone3(no bool) bool { return noClone3.Swap(no) }
 // SetDoTestHook sets a function that Do runs on its thread before it reads
 // the thread's namespace links.
 func SetDoTestHook(fn func()) { doTestHook = fn }
+
+// KeepThreadDir adds fd to the directories that Do keeps, as thread tid's
+// /proc/thread-self/ns; Do closes it.
+func KeepThreadDir(tid, fd int) { threadDirs.put(tid, nsDir{fd, threadNSDir}) }
+
+// KeptThreadDirs returns the TIDs whose directories Do keeps.
+func KeptThreadDirs() []int {
+	threadDirs.mu.Lock()
+	defer threadDirs.mu.Unlock()
+	var tids []int
+	for tid := range threadDirs.dirs {
+		tids = append(tids, tid)
+	}
+	return tids
+}
+
+// DropThreadDirs closes every directory that Do keeps.
+func DropThreadDirs() {
+	threadDirs.mu.Lock()
+	defer threadDirs.mu.Unlock()
+	for tid, fd := range threadDirs.dirs {
+		unix.Close(fd)
+		delete(threadDirs.dirs, tid)
+	}
+}
+
+// MaxThreadDirs is how many directories Do keeps at most.
+const MaxThreadDirs = maxThreadDirs
