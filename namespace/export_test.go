@@ -20,7 +20,8 @@ func SetMaxNameLen(n int) int { old := maxNameLen; maxNameLen = n; return old }
 func OnOwnThread(fn func() (clean bool)) { onOwnThread(fn) }
 
 // SetNoClone3 makes Spawn use clone and not clone3 for a child on a stack of
-// its own, as on a kernel older than 5.5; it returns the old setting.
+// its own or on the caller's (vfork), as on a kernel older than 5.5; it
+// returns the old setting.
 func SetNoClone3(no bool) bool { return noClone3.Swap(no) }
 
 // SetDoTestHook sets a function that Do runs on its thread before it reads

@@ -494,9 +494,9 @@ func onePHelper() error {
 }
 
 // TestSpawnSignalState checks the signal state a program starts with, for
-// each way Spawn clones (vfork; a stack of the child's own with ID maps, by
-// clone3, which resets the handlers, and by clone, after which the child
-// does; a copy for a time namespace), against os/exec's child in the same process:
+// each way Spawn clones (vfork, and a stack of the child's own with ID maps:
+// each by clone3, which resets the handlers, and by clone, after which the
+// child does; a copy for a time namespace), against os/exec's child in the same process:
 // the same blocked signals and the same ignored ones, with SIGHUP ignored
 // here so that the set is not empty. Each child starts with every signal
 // blocked and the parent's handlers, and must undo both before execve.
@@ -520,6 +520,7 @@ func TestSpawnSignalState(t *testing.T) {
 		opts namespace.Options
 	}{
 		{"vfork", namespace.Options{}},
+		{"vfork, clone", namespace.Options{}},
 		{"own stack", namespace.Options{New: namespace.User | namespace.UTS, UIDMap: uidMap, GIDMap: gidMap}},
 		{"own stack, clone", namespace.Options{New: namespace.User | namespace.UTS, UIDMap: uidMap, GIDMap: gidMap}},
 		{"copy", namespace.Options{New: namespace.User | namespace.Time, UIDMap: uidMap, GIDMap: gidMap}},
