@@ -140,10 +140,7 @@ func TestStress(t *testing.T) {
 	// The runtime grows its pool of threads with the system calls that block
 	// at once, here up to one per worker, and keeps them; a thread lost per
 	// operation would show as thousands.
-	after := takeCounts(t)
-	if after.fds != before.fds || after.children != before.children || after.threads > before.threads+workers+8 {
-		t.Errorf("leak: before %+v, after %+v; children now %v", before, after, children(t))
-	}
+	checkNoLeakThreads(t, before, workers+8)
 	checkThreadsHome(t)
 	if now, _ := os.ReadFile("/proc/self/mountinfo"); string(now) != string(mounts) {
 		t.Error("mounts changed")
