@@ -14,7 +14,7 @@ package namespace
 // uses for the same purpose, block signals around the clone and reset the
 // child's signal handlers. A child made by clone3 with CLONE_CLEAR_SIGHAND
 // has its handlers reset by the kernel and restores only the mask (see
-// vforkExec); a child on its own stack, whose parent runs on meanwhile,
+// forkExec); a child on its own stack, whose parent runs on meanwhile,
 // never calls the hook (see childOwnStack).
 //
 // The child reports a failure by writing its step and errno to a
@@ -134,7 +134,7 @@ type childPlan struct {
 
 	// sigmask is the signal mask of the cloning thread before the clone,
 	// which an own-stack child, and a vfork child made by clone3, restore
-	// themselves (see childOwnStack and vforkExec).
+	// themselves (see childOwnStack and forkExec).
 	sigmask uint64
 
 	statfs   unix.Statfs_t // the child's fstatfs buffer
@@ -177,78 +177,36 @@ const atFDCWD = ^uintptr(-unix.AT_FDCWD - 1)
 // parent it returns the child's PID or the clone errno; the child never
 // returns.
 //
-//go:norace
-//go:nocheckptr
-//go:noinline
-func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
-	var r uintptr
-	if p.stackTop != 0 {
-		// The child restores the mask this thread has now itself:
-		// runtime_BeforeFork saves it in the thread's M, which the child
-		// must not reach.
-		runtime.LockOSThread()
-		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 0, 0, uintptr(unsafe.Pointer(&p.sigmask)), unsafe.Sizeof(p.sigmask), 0, 0)
-		useClone3, clone3Failed := !noClone3.Load(), false
-		runtime_BeforeFork()
-		var e uintptr
-		if useClone3 {
-			// clone3 resets the child's handlers itself, which spares the
-			// child some sixty system calls.
-			args := cloneArgs{
-				flags:      uint64(p.cloneFlags&^0xff) | unix.CLONE_VM | unix.CLONE_CLEAR_SIGHAND,
-				exitSignal: uint64(p.cloneFlags & 0xff),
-				stack:      uint64(p.stackLo),
-				stackSize:  uint64(p.stackTop - p.stackLo),
-			}
-			p.sighandCleared = true
-			r, e = rawCloneOwnStack(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args), childOwnStackFn, unsafe.Pointer(p))
-		}
-		if !useClone3 || e == uintptr(syscall.ENOSYS) || e == uintptr(syscall.EINVAL) {
-			// No clone3 (Linux 5.3) or no CLONE_CLEAR_SIGHAND (5.5), or
-			// flags that clone refuses too, which says so below.
-			p.sighandCleared = false
-			r, e = rawCloneOwnStack(syscall.SYS_CLONE, p.cloneFlags|unix.CLONE_VM, p.stackTop, childOwnStackFn, unsafe.Pointer(p))
-			clone3Failed = useClone3 && e == 0
-		}
-		runtime_AfterFork()
-		runtime.UnlockOSThread()
-		if clone3Failed {
-			noClone3.Store(true)
-		}
-		return int(r), syscall.Errno(e)
-	}
-	if p.vfork {
-		return vforkExec(p)
-	}
-	runtime_BeforeFork()
-	if cloneFirstArgs {
-		r, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, p.cloneFlags, 0, 0, 0, 0, 0)
-	} else {
-		r, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, 0, p.cloneFlags, 0, 0, 0, 0)
-	}
-	if errno != 0 || r != 0 {
-		runtime_AfterFork()
-		return int(r), errno
-	}
-	runtime_AfterForkInChild()
-	childMain(p)
-	return 0, 0 // not reached
-}
-
-// vforkExec is forkExec for a child that runs on the calling thread's stack
-// while the thread sleeps (p.vfork). By clone3 with CLONE_CLEAR_SIGHAND, the
-// kernel resets the child's signal handlers, and the child restores only the
-// mask, which the runtime's fork hook blocked: one system call where the hook
-// makes one for every signal the runtime handles (57 here, 14 to 15 µs in C,
-// while the parent waits). By clone, on a kernel without either, the hook
-// does it all.
+// A child with CLONE_VM (vfork, or a stack of its own) is made by clone3 with
+// CLONE_CLEAR_SIGHAND where the kernel has both: the kernel resets the
+// child's signal handlers, and the child restores only the mask, which the
+// runtime's fork hook blocked. That is one system call where the hook makes
+// one for every signal the runtime handles (57 here, 14 to 15 µs in C, while
+// a vfork parent waits). By clone, on an older kernel, a vfork child calls the
+// hook and an own-stack child resets the handlers itself (see childOwnStack).
 //
 //go:norace
 //go:nocheckptr
 //go:noinline
-func vforkExec(p *childPlan) (pid int, errno syscall.Errno) {
-	// The mask of the thread that clones, which runtime_BeforeFork saves
-	// where only the runtime reads it.
+func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
+	if p.stackTop == 0 && !p.vfork {
+		runtime_BeforeFork()
+		var r uintptr
+		if cloneFirstArgs {
+			r, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, p.cloneFlags, 0, 0, 0, 0, 0)
+		} else {
+			r, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, 0, p.cloneFlags, 0, 0, 0, 0)
+		}
+		if errno != 0 || r != 0 {
+			runtime_AfterFork()
+			return int(r), errno
+		}
+		runtime_AfterForkInChild()
+		childMain(p)
+		return 0, 0 // not reached
+	}
+	// The mask this thread has now, which runtime_BeforeFork saves in the
+	// thread's M, where an own-stack child must not reach.
 	runtime.LockOSThread()
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 0, 0, uintptr(unsafe.Pointer(&p.sigmask)), unsafe.Sizeof(p.sigmask), 0, 0)
 	useClone3, clone3Failed := !noClone3.Load(), false
@@ -256,20 +214,33 @@ func vforkExec(p *childPlan) (pid int, errno syscall.Errno) {
 	var r, e uintptr
 	if useClone3 {
 		args := cloneArgs{
-			flags:      uint64(p.cloneFlags&^0xff) | unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_CLEAR_SIGHAND,
+			flags:      uint64(p.cloneFlags&^0xff) | unix.CLONE_VM | unix.CLONE_CLEAR_SIGHAND,
 			exitSignal: uint64(p.cloneFlags & 0xff),
 		}
 		p.sighandCleared = true
-		r, e = rawVforkClone(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
+		if p.vfork {
+			args.flags |= unix.CLONE_VFORK
+			r, e = rawVforkClone(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
+		} else {
+			args.stack, args.stackSize = uint64(p.stackLo), uint64(p.stackTop-p.stackLo)
+			r, e = rawCloneOwnStack(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args), childOwnStackFn, unsafe.Pointer(p))
+		}
 	}
 	if !useClone3 || e == uintptr(syscall.ENOSYS) || e == uintptr(syscall.EINVAL) {
+		// No clone3 (Linux 5.3) or no CLONE_CLEAR_SIGHAND (5.5), or
+		// flags that clone refuses too, which says so below.
 		p.sighandCleared = false
-		r, e = rawVforkClone(syscall.SYS_CLONE, p.cloneFlags|unix.CLONE_VM|unix.CLONE_VFORK, 0)
+		if p.vfork {
+			r, e = rawVforkClone(syscall.SYS_CLONE, p.cloneFlags|unix.CLONE_VM|unix.CLONE_VFORK, 0)
+		} else {
+			r, e = rawCloneOwnStack(syscall.SYS_CLONE, p.cloneFlags|unix.CLONE_VM, p.stackTop, childOwnStackFn, unsafe.Pointer(p))
+		}
 		clone3Failed = useClone3 && e == 0
 	}
 	if r == 0 && e == 0 {
-		// The child, on this stack, in this goroutine's frame, with every
-		// signal blocked.
+		// The vfork child, on this stack, in this goroutine's frame, with
+		// every signal blocked. (An own-stack child starts in
+		// childOwnStack and never comes here.)
 		if p.sighandCleared {
 			syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 2 /* SIG_SETMASK */, uintptr(unsafe.Pointer(&p.sigmask)), 0, 8, 0, 0)
 		} else {
