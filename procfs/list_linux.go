@@ -190,7 +190,7 @@ type scanner struct {
 	link  []byte
 	dents []byte
 	file  []byte // contents of a small /proc file
-	cname []byte // a descriptor's name with a NUL, for rawReadlinkat
+	cname []byte // the NUL-terminated /proc/PID path, for rawOpenat
 }
 
 func newScanner(kinds Kind, dev uint64) *scanner {
