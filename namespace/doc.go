@@ -61,13 +61,15 @@
 // copies no page table: on the parent thread's stack while that thread sleeps
 // until the execve, as os/exec does, when it waits for nothing from its
 // parent; on a small stack of its own while the parent writes its ID maps,
-// when it waits for them. That child runs while the parent goes on, so it
-// uses nothing of the runtime, not even the fork hook that os/exec's child
-// calls, which assumes a suspended parent: clone3 with CLONE_CLEAR_SIGHAND
-// resets its signal handlers (before Linux 5.5 it resets them itself) and it
-// restores the signal mask by a raw system call. A child that enters a time namespace, and any
-// child on other architectures, is a copy of the Go process in which only one
-// thread exists. Either way it runs no Go code that could allocate, lock,
+// when it waits for them. Both are made by clone3 with CLONE_CLEAR_SIGHAND,
+// which resets their signal handlers, and restore the signal mask by a raw
+// system call, where os/exec's child calls the runtime's fork hook, one
+// system call per signal. The child on its own stack runs while the parent
+// goes on, so it uses nothing of the runtime, not even that hook, which
+// assumes a suspended parent (before Linux 5.5 it resets its handlers itself;
+// the child on the parent's stack calls the hook then). A child that enters a
+// time namespace, and any child on other architectures, is a copy of the Go
+// process in which only one thread exists. Either way it runs no Go code that could allocate, lock,
 // grow its stack or call into the race detector: only raw system calls in
 // functions marked go:nosplit, reading a plan the parent prepared before the
 // clone. This is how os/exec starts programs too, and it is why Spawn needs
