@@ -1,11 +1,31 @@
 // Command clone starts a shell in new namespaces: the first namespace demo,
 // done with nsgo instead of clone(2) from C.
 //
-// By default it starts /bin/bash, with an empty environment as the C demo did,
-// in new uts, mnt, pid, user and ipc namespaces, and maps the caller's user
-// and group ID to root inside, so that the shell can set its host name and
-// mount things that only it sees. It prints "clone() returned PID", waits for
-// the shell and prints "child has terminated".
+// By default it starts /bin/bash in new uts, mnt, pid, user and ipc
+// namespaces, and maps the caller's user and group ID to root inside, so that
+// the shell can set its host name and mount things that only it sees. It
+// prints "clone() returned PID", waits for the shell, prints "child has
+// terminated" and exits with the shell's exit status, or 128 plus the signal
+// number if a signal killed it, as shells report a command's status.
+//
+// The C demo gave bash an empty environment, which leaves it without PATH,
+// HOME and TERM. This one passes a minimal environment instead, the same for
+// every command, so the shell inside starts as a fresh root login would, with
+// nothing of the caller's session but the terminal type:
+//
+//	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+//	TERM=the caller's TERM, or "dumb" if it has none
+//	HOME=/root, or / where the user inside cannot enter /root
+//
+// PATH is the one Debian gives root (no "." and no caller's directories).
+// TERM "dumb" when unset because it promises no cursor movement or colour,
+// which suits output that goes to a pipe or a log, where TERM is usually
+// unset. HOME is /root for root inside when that directory exists and the
+// caller may enter it (with a user namespace, root inside has only the
+// caller's rights over the host's files, and an unprivileged caller cannot
+// enter the host's /root), so that cd and ~ work; else it is /. Nothing else is
+// set: no locale (the C locale applies), no USER or SHELL. With -env the
+// command gets the caller's whole environment instead.
 //
 // Usage:
 //
@@ -22,9 +42,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/nsgo/nsgo/idmap"
 	"github.com/nsgo/nsgo/namespace"
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -32,7 +54,7 @@ func main() {
 	hostname := flag.String("hostname", "", "host name to set in the new uts namespace")
 	mountProc := flag.Bool("mount-proc", false, "mount a new /proc (needs mnt and pid)")
 	mapRoot := flag.Bool("map-root", true, "map your user and group ID to root in the new user namespace")
-	keepEnv := flag.Bool("env", false, "pass your environment to the command (the C demo passed none)")
+	keepEnv := flag.Bool("env", false, "pass your whole environment to the command (default: PATH, TERM and HOME only)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s [flags] [command [arg...]]\n", os.Args[0])
 		flag.PrintDefaults()
@@ -54,7 +76,7 @@ func run(kinds, hostname string, mountProc, mapRoot, keepEnv bool, args []string
 	opts := namespace.Options{
 		Path:      args[0],
 		Args:      args,
-		Env:       []string{},
+		Env:       minimalEnv(newKinds, mapRoot),
 		New:       newKinds,
 		Hostname:  hostname,
 		MountProc: mountProc,
@@ -81,10 +103,43 @@ func run(kinds, hostname string, mountProc, mapRoot, keepEnv bool, args []string
 		return 1
 	}
 	fmt.Printf("clone() returned %d\n", p.Pid)
-	if _, err := p.Wait(); err != nil {
+	state, err := p.Wait()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "waitpid:", err)
 		return 1
 	}
 	fmt.Println("child has terminated")
-	return 0
+	return exitCode(state)
+}
+
+// exitCode is the status a shell would report for the command: its exit
+// status, or 128 plus the number of the signal that killed it.
+func exitCode(state *os.ProcessState) int {
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return state.ExitCode()
+}
+
+// defaultPath is the PATH the command gets: Debian's for root.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// minimalEnv is the environment of the command, as the package comment
+// describes.
+func minimalEnv(kinds namespace.Kind, mapRoot bool) []string {
+	term := os.Getenv("TERM")
+	if term == "" {
+		term = "dumb"
+	}
+	home := "/"
+	// Root inside is the caller, as far as the host's files go, when a user
+	// namespace maps it so; without a user namespace it is the caller itself.
+	rootInside := os.Getuid() == 0
+	if kinds.Has(namespace.User) {
+		rootInside = mapRoot
+	}
+	if rootInside && unix.Access("/root", unix.X_OK) == nil {
+		home = "/root"
+	}
+	return []string{"PATH=" + defaultPath, "TERM=" + term, "HOME=" + home}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 )
 
 // TestMain runs the demo itself when the test re-executes its own binary.
@@ -24,8 +25,23 @@ func TestMain(m *testing.M) {
 
 func demo(t *testing.T, stdin string, args ...string) (string, int) {
 	t.Helper()
+	return demoEnv(t, os.Getenv("TERM"), stdin, args...)
+}
+
+// demoEnv runs the demo with TERM set to term in its environment, or unset
+// if term is empty.
+func demoEnv(t *testing.T, term, stdin string, args ...string) (string, int) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "NSGO_CLONE_DEMO=1", "NSGO_CLONE_ARGS="+strings.Join(args, "\x1f"))
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TERM=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if term != "" {
+		cmd.Env = append(cmd.Env, "TERM="+term)
+	}
+	cmd.Env = append(cmd.Env, "NSGO_CLONE_DEMO=1", "NSGO_CLONE_ARGS="+strings.Join(args, "\x1f"))
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	code := 0
@@ -44,8 +60,8 @@ func TestDemo(t *testing.T) {
 		t.Skip("the demo runs /bin/bash:", err)
 	}
 	host, _ := os.Hostname()
-	out, code := demo(t, "hostname container; hostname; echo pid=$$; id -u; echo env=$(env | grep -vc -e ^PWD= -e ^SHLVL= -e ^_=)\n")
-	if code != 0 || parentLines(out) != "container\npid=1\n0\nenv=0\nchild has terminated\n" {
+	out, code := demo(t, "hostname container; hostname; echo pid=$$; id -u\n")
+	if code != 0 || parentLines(out) != "container\npid=1\n0\nchild has terminated\n" {
 		t.Errorf("demo exited %d with:\n%s", code, out)
 	}
 	if now, _ := os.Hostname(); now != host {
@@ -77,4 +93,47 @@ func parentLines(out string) string {
 		return "no single clone() line in:\n" + out
 	}
 	return re.ReplaceAllString(out, "")
+}
+
+// TestEnvironment checks that bash gets PATH, TERM and HOME, and nothing else
+// of the caller's environment: a PATH that finds commands, the caller's TERM
+// or "dumb", and a HOME that cd can enter.
+func TestEnvironment(t *testing.T) {
+	if _, err := os.Stat("/bin/bash"); err != nil {
+		t.Skip("the demo runs /bin/bash:", err)
+	}
+	// Root inside may enter /root exactly when the caller may: the user
+	// namespace maps it to the caller.
+	home := "/"
+	if unix.Access("/root", unix.X_OK) == nil {
+		home = "/root"
+	}
+	const script = "env | grep -v -e ^PWD= -e ^SHLVL= -e ^_= | sort; cd && echo cd=$(pwd); command -v id\n"
+	for _, term := range []string{"vt100", ""} {
+		out, code := demoEnv(t, term, script)
+		wantTerm := term
+		if term == "" {
+			wantTerm = "dumb"
+		}
+		want := "HOME=" + home + "\nPATH=" + defaultPath + "\nTERM=" + wantTerm + "\ncd=" + home + "\n/usr/bin/id\nchild has terminated\n"
+		if code != 0 || parentLines(out) != want {
+			t.Errorf("TERM=%q: exit %d with:\n%s\nwant:\n%s", term, code, out, want)
+		}
+	}
+}
+
+// TestExitStatus checks that the demo exits as its command did, after the
+// C demo's two lines: with the command's exit status, or 128 plus the number
+// of the signal that killed it.
+func TestExitStatus(t *testing.T) {
+	out, code := demo(t, "", "/bin/sh", "-c", "exit 3")
+	if code != 3 || parentLines(out) != "child has terminated\n" {
+		t.Errorf("exit 3: demo exited %d with:\n%s", code, out)
+	}
+	// Without a new PID namespace: its first process ignores the signals it
+	// has no handler for, even SIGTERM and SIGKILL sent from inside.
+	out, code = demo(t, "", "-ns", "user,uts", "/bin/sh", "-c", "kill -TERM $$")
+	if code != 128+int(unix.SIGTERM) || parentLines(out) != "child has terminated\n" {
+		t.Errorf("SIGTERM: demo exited %d with:\n%s", code, out)
+	}
 }
