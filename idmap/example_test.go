@@ -1,8 +1,11 @@
 package idmap_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"syscall"
 
 	"github.com/nsgo/nsgo/idmap"
 )
@@ -37,4 +40,37 @@ func ExampleReadUIDMap() {
 	// In the initial user namespace every ID maps to itself.
 	fmt.Println(len(m) > 0)
 	// Output: true
+}
+
+// Write the maps of a process in a new user namespace that has none yet: one
+// that os/exec started here, or any other. Mapping the caller's own IDs needs
+// no privilege; Auto denies setgroups first where the kernel demands it.
+func ExampleWrite() {
+	cmd := exec.Command("/bin/sleep", "10")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER}
+	if err := cmd.Start(); err != nil {
+		panic(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	pid := cmd.Process.Pid
+
+	uid := idmap.Map{{Inside: 0, Outside: uint32(os.Getuid()), Count: 1}}
+	gid := idmap.Map{{Inside: 0, Outside: uint32(os.Getgid()), Count: 1}}
+	if err := idmap.Write(pid, uid, gid, idmap.Auto); err != nil {
+		panic(err)
+	}
+	m, err := idmap.ReadUIDMap(pid)
+	if err != nil {
+		panic(err)
+	}
+	outside, ok := m.Contains(0)
+	fmt.Println(ok, outside == uint32(os.Getuid())) // root inside is the caller outside
+
+	// The kernel takes a map once.
+	err = idmap.Write(pid, uid, nil, idmap.Auto)
+	fmt.Println(errors.Is(err, os.ErrPermission))
+	// Output:
+	// true true
+	// true
 }
