@@ -171,12 +171,47 @@ var (
 	gidHelper = helper{"newgidmap", "/etc/subgid", "group IDs", os.Getegid, ReadSubGIDs}
 )
 
-// runHelper writes m for process pid with the setuid helper h.
+// runHelper writes m for process pid with the setuid helper h. When that
+// cannot work, or fails, the error says why: without privilege the caller
+// may map only its own ID, one to one; the rest must be delegated to it in
+// /etc/subuid, and newuidmap must be there to write it.
 func runHelper(h helper, pid int, m Map) error {
-	path, err := exec.LookPath(h.program)
-	if err != nil {
-		return fmt.Errorf("idmap: mapping %q needs privilege or %s, from the uidmap package, with the %s delegated in %s: %w: %w",
-			m.String(), h.program, h.ids, h.file, err, os.ErrPermission)
+	own := h.own()
+	capName, idName := "CAP_SETUID", "uid"
+	if h.ids == gidHelper.ids {
+		capName, idName = "CAP_SETGID", "gid"
+	}
+	intro := fmt.Sprintf("idmap: mapping %q: without %s, %s %d may map only its own ID, %d, to one ID inside; more takes %s delegated to it in %s, and %s to write them",
+		strings.TrimSpace(m.String()), capName, idName, own, own, h.ids, h.file, h.program)
+	// Which ranges /etc/subuid does not delegate, the usual cause.
+	var delegation string
+	var missing []string
+	subs, err := h.read(strconv.Itoa(own))
+	for _, r := range m {
+		if r.Count == 1 && int(r.Outside) == own {
+			continue
+		}
+		if !slices.ContainsFunc(subs, func(s SubRange) bool { return s.Contains(r.Outside, r.Count) }) {
+			missing = append(missing, fmt.Sprintf("%d-%d", r.Outside, uint64(r.Outside)+uint64(r.Count)-1))
+		}
+	}
+	switch {
+	case err != nil:
+		delegation = fmt.Sprintf("%s cannot be read (%v)", h.file, err)
+	case len(missing) > 0 && len(subs) == 0:
+		delegation = fmt.Sprintf("outside %s %s not delegated to %d in %s, which has no range for it",
+			h.ids, strings.Join(missing, ", "), own, h.file)
+	case len(missing) > 0:
+		delegation = fmt.Sprintf("outside %s %s not delegated to %d in %s, which gives it %s",
+			h.ids, strings.Join(missing, ", "), own, h.file, subRangesText(subs))
+	}
+
+	path, lookErr := exec.LookPath(h.program)
+	if lookErr != nil {
+		if delegation != "" {
+			return fmt.Errorf("%s: %s; and %s, from the uidmap package, is missing: %w: %w", intro, delegation, h.program, lookErr, os.ErrPermission)
+		}
+		return fmt.Errorf("%s: %s, from the uidmap package, is missing: %w: %w", intro, h.program, lookErr, os.ErrPermission)
 	}
 	args := []string{strconv.Itoa(pid)}
 	for _, r := range m {
@@ -186,24 +221,24 @@ func runHelper(h helper, pid int, m Map) error {
 	if err == nil {
 		return nil
 	}
-	// Say which ranges are not delegated, the usual cause.
-	own := h.own()
-	subs, _ := h.read(strconv.Itoa(own))
-	var missing []string
-	for _, r := range m {
-		if r.Count == 1 && int(r.Outside) == own {
-			continue
-		}
-		if !slices.ContainsFunc(subs, func(s SubRange) bool { return s.Contains(r.Outside, r.Count) }) {
-			missing = append(missing, fmt.Sprintf("%d-%d", r.Outside, uint64(r.Outside)+uint64(r.Count)-1))
-		}
-	}
 	msg := strings.TrimSpace(string(out))
-	if len(missing) > 0 {
-		return fmt.Errorf("idmap: %s %s: %w: %s: outside %s %s not delegated to %d in %s: %w",
-			h.program, strings.Join(args, " "), err, msg, h.ids, strings.Join(missing, ", "), own, h.file, os.ErrPermission)
+	if delegation != "" {
+		return fmt.Errorf("%s: %s; %s %s: %w: %s: %w",
+			intro, delegation, h.program, strings.Join(args, " "), err, msg, os.ErrPermission)
 	}
 	return fmt.Errorf("idmap: %s %s: %w: %s", h.program, strings.Join(args, " "), err, msg)
+}
+
+// subRangesText lists ranges as "100000-165535, 200000-200009".
+func subRangesText(subs []SubRange) string {
+	var b strings.Builder
+	for i, s := range subs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d-%d", s.Start, uint64(s.Start)+uint64(s.Count)-1)
+	}
+	return b.String()
 }
 
 func procPath(pid int, file string) string {
