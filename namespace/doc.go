@@ -1,53 +1,72 @@
-// Package namespace starts processes in new Linux namespaces, from pure Go.
+// Package namespace starts processes in new Linux namespaces, and runs Go
+// code and programs in existing ones, from pure Go.
 //
-// Spawn is the entry point: it starts a program the way exec.Cmd does, with
-// arguments, environment, working directory and standard files, and creates
-// the namespaces in Options.New for it, setting them up before the program
-// runs: ID maps for a new user namespace, host and domain names for a new UTS
-// namespace, a fresh /proc for new mount and PID namespaces, clock offsets for
-// a new time namespace, and the credentials the program runs as.
+// The calls a user makes:
+//
+//   - Spawn starts a program in new namespaces; Options reads like exec.Cmd,
+//     plus the namespaces and what to set up in them. Process.Wait releases it.
+//   - Join pins the namespaces of a running process in a Handle; Current,
+//     FromPath and Unshare make Handles too. Handle.Close releases one.
+//   - Handle.Do runs Go code inside the handle's namespaces, on a thread of
+//     its own; Handle.Spawn starts a program inside them, as nsenter(1) does.
+//   - Handle.Bind names a namespace in the file system, as ip netns add does,
+//     and Unbind removes the name.
+//
+// In five lines:
+//
+//	p, err := namespace.Spawn(namespace.Options{Path: "/bin/sh", New: namespace.User | namespace.UTS, ...})
+//	state, err := p.Wait()
+//	h, err := namespace.Join(pid, namespace.Net|namespace.UTS)
+//	err = h.Do(func() error { ... })                          // Go code in pid's namespaces
+//	p, err = h.Spawn(namespace.Options{Path: "/bin/hostname"}) // a program there
+//
+// Spawn starts a program the way exec.Cmd does, with arguments, environment,
+// working directory and standard files, and creates the namespaces in
+// Options.New for it, setting them up before the program runs: ID maps for a
+// new user namespace, host and domain names for a new UTS namespace, a fresh
+// /proc for new mount and PID namespaces, clock offsets for a new time
+// namespace, and the credentials the program runs as (from ExampleSpawn):
 //
 //	p, err := namespace.Spawn(namespace.Options{
-//		Path:     "/bin/sh",
-//		Args:     []string{"sh", "-c", "hostname"},
-//		New:      namespace.User | namespace.UTS,
-//		UIDMap:   idmap.Map{{Inside: 0, Outside: uint32(os.Getuid()), Count: 1}},
-//		GIDMap:   idmap.Map{{Inside: 0, Outside: uint32(os.Getgid()), Count: 1}},
-//		Hostname: "container",
-//		Stdout:   os.Stdout,
+//		Path:      "/bin/sh",
+//		Args:      []string{"sh", "-c", "hostname; echo $$; id -u"},
+//		New:       namespace.User | namespace.UTS | namespace.PID | namespace.Mount,
+//		UIDMap:    idmap.Map{{Inside: 0, Outside: uint32(os.Getuid()), Count: 1}},
+//		GIDMap:    idmap.Map{{Inside: 0, Outside: uint32(os.Getgid()), Count: 1}},
+//		Hostname:  "container",
+//		MountProc: true,
+//		Stdout:    os.Stdout,
 //	})
 //	if err != nil { ... }
-//	state, err := p.Wait()
+//	state, err := p.Wait() // prints container, 1, 0
 //
 // Join, Current and FromPath return a Handle that pins existing namespaces
 // by descriptor; Unshare makes new ones without a process. A Handle runs Go
 // code inside its namespaces (Do), starts programs inside them (Spawn), and
-// names them in the file system (Bind), as ip netns does:
+// names them in the file system (Bind), as ip netns does (from ExampleJoin):
 //
 //	h, err := namespace.Join(pid, namespace.Net|namespace.UTS)
 //	if err != nil { ... }
 //	defer h.Close()
 //	err = h.Do(func() error {
 //		// This goroutine's thread is in pid's network and UTS namespaces.
-//		return nil
+//		ifaces, err := net.Interfaces() // the target's network devices
+//		...
 //	})
-//	p, err := h.Spawn(namespace.Options{Path: "/bin/ip", Args: []string{"ip", "addr"}})
+//	p, err := h.Spawn(namespace.Options{Path: "/bin/hostname", Stdout: os.Stdout})
 //
-// # What Go can and cannot do with namespaces
+// # Do and threads
 //
-// Namespaces belong to OS threads, and a Go program always runs several. The
-// kernel refuses some changes to a multithreaded process: entering or
-// creating a user namespace (EINVAL), entering a time namespace (EUSERS),
-// entering a mount namespace without first leaving the file system state the
-// threads share. PID and time namespaces apply only to the children a thread
-// creates. So the calling process is never moved. Spawn and Handle.Spawn
-// clone a child, which is single-threaded, and the child does all of it
-// between clone(2) and execve(2): entering a user namespace first when that
-// is what grants the rights for the rest, forking once more when the program
-// must be inside a PID namespace. Handle.Do moves only a thread of its own,
-// locked to its goroutine and never the main thread, into the kinds a thread
-// can enter (UTS, IPC, Net, Cgroup, and Mount after it gives up sharing file
-// system state with the others), and PID for the children it starts.
+// Namespaces belong to OS threads, and a Go program always runs several, so
+// the calling process is never moved. Handle.Do moves only a thread of its
+// own, locked to its goroutine and never the main thread, into the kinds a
+// thread can enter (UTS, IPC, Net, Cgroup, and Mount after it gives up
+// sharing file system state with the others), and PID for the children it
+// starts. User and time namespaces are Handle.Spawn's: see "How the child
+// works". Goroutines started inside Do run on other threads, outside the
+// namespaces, and a Do called inside another Do's fn starts from the
+// process's namespaces, not from the outer Do's (ExampleHandle_Do_nested).
+//
 // Afterwards the thread returns to the scheduler only if every
 // /proc/thread-self/ns link that a thread can change shows it in the
 // process's own namespaces, those of /proc/self/ns (its user, time and pid
@@ -55,42 +74,6 @@
 // the goroutine ends locked and the runtime ends the thread with it. That
 // holds even for a thread that other code moved and gave back before Do ran
 // on it.
-// Goroutines started inside Do run on other threads, outside the namespaces.
-//
-// On amd64 the child of Spawn shares the parent's memory (CLONE_VM) and
-// copies no page table: on the parent thread's stack while that thread sleeps
-// until the execve, as os/exec does, when it waits for nothing from its
-// parent; on a small stack of its own while the parent writes its ID maps,
-// when it waits for them. Both are made by clone3 with CLONE_CLEAR_SIGHAND,
-// which resets their signal handlers, and restore the signal mask by a raw
-// system call, where os/exec's child calls the runtime's fork hook, one
-// system call per signal. The child on its own stack runs while the parent
-// goes on, so it uses nothing of the runtime, not even that hook, which
-// assumes a suspended parent (before Linux 5.5 it resets its handlers itself;
-// the child on the parent's stack calls the hook then). A child that enters a
-// time namespace, and any child on other architectures, is a copy of the Go
-// process in which only one thread exists. Either way it runs no Go code that could allocate, lock,
-// grow its stack or call into the race detector: only raw system calls in
-// functions marked go:nosplit, reading a plan the parent prepared before the
-// clone. This is how os/exec starts programs too, and it is why Spawn needs
-// no cgo, no re-execution of the caller's binary and no init hook: it works
-// with CGO_ENABLED=0 and under -race.
-//
-// # Order of the child's steps
-//
-//  1. clone(2) with the CLONE_NEW* flags of Options.New (all but Time).
-//  2. With a new user namespace and maps: wait until the parent has written
-//     setgroups, gid_map and uid_map, which grant the child its privileges
-//     inside. Until then it runs nothing that needs them.
-//  3. With a new mount namespace: make every mount private (MS_REC|
-//     MS_PRIVATE), as unshare(1) does, so that nothing mounted inside reaches
-//     the caller's namespace; with MountProc, mount a new proc on /proc.
-//  4. Set the host and domain names.
-//  5. With a new time namespace: unshare(CLONE_NEWTIME), write the clock
-//     offsets, and enter it with setns(2), which a single-threaded process
-//     may do. (clone3 with CLONE_NEWTIME would freeze the offsets at zero.)
-//  6. Change credentials (groups, gid, uid), set the parent-death signal,
-//     change directory, arrange file descriptors, execve.
 //
 // # Privileges
 //
@@ -113,4 +96,55 @@
 // returned after the child was reaped. Errors wrap the errno, so errors.Is
 // works with os.ErrNotExist, os.ErrPermission, or a syscall.Errno, and a kind
 // or feature the kernel lacks matches ErrNotSupported.
+//
+// # How the child works
+//
+// The kernel refuses some changes to a multithreaded process: entering or
+// creating a user namespace (EINVAL), entering a time namespace (EUSERS),
+// entering a mount namespace without first leaving the file system state the
+// threads share. PID and time namespaces apply only to the children a thread
+// creates. So Spawn and Handle.Spawn clone a child, which is
+// single-threaded, and the child does all of it between clone(2) and
+// execve(2): entering a user namespace first when that is what grants the
+// rights for the rest, forking once more when the program must be inside a
+// PID namespace.
+//
+// On amd64 the child of Spawn shares the parent's memory (CLONE_VM) and
+// copies no page table: on the parent thread's stack while that thread sleeps
+// until the execve, as os/exec does, when it waits for nothing from its
+// parent; on a small stack of its own while the parent writes its ID maps,
+// when it waits for them. Both are made by clone3 with CLONE_CLEAR_SIGHAND,
+// which resets their signal handlers, and restore the signal mask by a raw
+// system call, where os/exec's child calls the runtime's fork hook, one
+// system call per signal. The child on its own stack runs while the parent
+// goes on, so it uses nothing of the runtime, not even that hook, which
+// assumes a suspended parent (before Linux 5.5 it resets its handlers itself;
+// the child on the parent's stack calls the hook then). A child that enters a
+// time namespace, and any child on other architectures, is a copy of the Go
+// process in which only one thread exists. Either way it runs no Go code that
+// could allocate, lock, grow its stack or call into the race detector: only
+// raw system calls in functions marked go:nosplit, reading a plan the parent
+// prepared before the clone. This is how os/exec starts programs too, and it
+// is why Spawn needs no cgo, no re-execution of the caller's binary and no
+// init hook: it works with CGO_ENABLED=0 and under -race.
+//
+// # Order of the child's steps
+//
+//  1. clone(2) with the CLONE_NEW* flags of Options.New (all but Time).
+//  2. With a new user namespace and maps: wait until the parent has written
+//     setgroups, gid_map and uid_map, which grant the child its privileges
+//     inside. Until then it runs nothing that needs them.
+//  3. With Handle.Spawn, whose clone(2) creates nothing: enter the handle's
+//     namespaces as nsenter(1) does (see Handle.Spawn), unshare(2) the kinds
+//     of Options.New but Time, and for a PID namespace, joined or new, fork
+//     once more (CLONE_PARENT), so that the program is inside it.
+//  4. With a new mount namespace: make every mount private (MS_REC|
+//     MS_PRIVATE), as unshare(1) does, so that nothing mounted inside reaches
+//     the caller's namespace; with MountProc, mount a new proc on /proc.
+//  5. Set the host and domain names.
+//  6. With a new time namespace: unshare(CLONE_NEWTIME), write the clock
+//     offsets, and enter it with setns(2), which a single-threaded process
+//     may do. (clone3 with CLONE_NEWTIME would freeze the offsets at zero.)
+//  7. Change credentials (groups, gid, uid), set the parent-death signal,
+//     change directory, arrange file descriptors, execve.
 package namespace
