@@ -16,6 +16,12 @@ import (
 // becomes of the processes that were in them. Do runs Go code in them, Spawn
 // starts programs in them, Bind gives them a name in the file system.
 //
+// A Handle comes from Join, Current, FromPath or Unshare. A zero Handle, or a
+// nil *Handle, holds no namespaces: Do, Spawn, Bind and Close refuse it with
+// an error matching os.ErrInvalid, as the methods of a nil *os.File do,
+// rather than run anything in the caller's own namespaces; Kinds, IDs and
+// String give 0, an empty map and "" ("<nil>" for nil).
+//
 // A Handle is safe for concurrent use. Close releases it.
 type Handle struct {
 	desc string // "pid 4242", a path, or "self": for errors
@@ -32,9 +38,15 @@ type Handle struct {
 // It opens a pidfd on the process first (Linux 5.3), then /proc/PID/ns/KIND
 // for every kind, then checks through the pidfd that the same process is still
 // alive: so the handle names the namespaces of that process even if its PID
-// was reused by another meanwhile. A missing process gives an error matching
-// os.ErrNotExist or unix.ESRCH; a kind the kernel lacks, ErrNotSupported.
-// Reading another user's process needs the rights of ptrace(2) over it.
+// was reused by another meanwhile.
+//
+// A process that is not there to join gives an error matching os.ErrNotExist,
+// as procfs.Namespaces and idmap.ReadUIDMap do: no process has the PID (the
+// error also matches unix.ESRCH, which pidfd_open(2) gave), or the process
+// exited, before Join or while it opened the namespaces (the error then also
+// matches os.ErrProcessDone; a zombie counts as exited). A kind the kernel
+// lacks gives ErrNotSupported. Reading another user's process needs the
+// rights of ptrace(2) over it.
 func Join(pid int, kinds Kind) (*Handle, error) {
 	desc := "pid " + strconv.Itoa(pid)
 	if pid <= 0 {
@@ -47,6 +59,8 @@ func Join(pid int, kinds Kind) (*Handle, error) {
 	switch {
 	case err == unix.ENOSYS:
 		pidfd = -1 // Linux before 5.3: no guard against PID reuse
+	case err == unix.ESRCH:
+		return nil, fmt.Errorf("join %s: %w", desc, &notThere{err: os.NewSyscallError("pidfd_open", err)})
 	case err != nil:
 		return nil, fmt.Errorf("join %s: %w", desc, os.NewSyscallError("pidfd_open", err))
 	default:
@@ -57,13 +71,16 @@ func Join(pid int, kinds Kind) (*Handle, error) {
 	}
 	h, err := open(desc, "/proc/"+strconv.Itoa(pid)+"/ns/", kinds)
 	if err != nil {
+		if pidfd >= 0 && exited(pidfd) {
+			// Its /proc/PID/ns links went with it (ENOENT): say why.
+			err = &notThere{err: err, done: true}
+		}
 		return nil, fmt.Errorf("join %w", err)
 	}
-	if pidfd >= 0 {
-		if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
-			h.Close()
-			return nil, fmt.Errorf("join %s: the process exited while its namespaces were opened: %w", desc, err)
-		}
+	if pidfd >= 0 && exited(pidfd) {
+		h.Close()
+		return nil, fmt.Errorf("join %s: the process exited while its namespaces were opened: %w", desc,
+			&notThere{err: unix.ESRCH, done: true})
 	}
 	return h, nil
 }
@@ -113,6 +130,37 @@ func FromPath(path string) (*Handle, error) {
 	return &Handle{desc: path, kinds: kind, fds: map[Kind]int{kind: fd}, ids: map[Kind]ID{kind: {Dev: st.Dev, Ino: st.Ino}}}, nil
 }
 
+// notThere is the error of a process that is not there to join: err is what
+// the kernel said, and errors.Is matches it and os.ErrNotExist; with done
+// set, the process was there and exited meanwhile, and os.ErrProcessDone
+// matches too.
+type notThere struct {
+	err  error
+	done bool
+}
+
+func (e *notThere) Error() string { return e.err.Error() }
+
+func (e *notThere) Unwrap() []error {
+	if e.done {
+		return []error{e.err, os.ErrNotExist, os.ErrProcessDone}
+	}
+	return []error{e.err, os.ErrNotExist}
+}
+
+// exited reports whether the process of pidfd has exited: it is a zombie, or
+// gone. A pidfd polls readable then (Linux 5.3), whoever may signal it.
+func exited(pidfd int) bool {
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n == 1 && fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0
+	}
+}
+
 // joinTestHook, set only by tests, runs in Join between pidfd_open and the
 // opening of the namespace files: the window that the pidfd guards.
 var joinTestHook func(pid int)
@@ -145,11 +193,21 @@ func open(desc, dir string, kinds Kind) (*Handle, error) {
 	return h, nil
 }
 
-// Kinds returns the kinds of namespace the handle holds.
-func (h *Handle) Kinds() Kind { return h.kinds }
+// Kinds returns the kinds of namespace the handle holds: 0 for a zero or nil
+// Handle.
+func (h *Handle) Kinds() Kind {
+	if h == nil {
+		return 0
+	}
+	return h.kinds
+}
 
-// IDs returns the identity of each namespace the handle holds.
+// IDs returns the identity of each namespace the handle holds: an empty map
+// for a zero or nil Handle.
 func (h *Handle) IDs() map[Kind]ID {
+	if h == nil {
+		return map[Kind]ID{}
+	}
 	out := make(map[Kind]ID, len(h.ids))
 	for k, id := range h.ids {
 		out[k] = id
@@ -158,12 +216,22 @@ func (h *Handle) IDs() map[Kind]ID {
 }
 
 // String describes where the handle's namespaces came from: "pid 4242",
-// "self", or a path.
-func (h *Handle) String() string { return h.desc }
+// "self", "unshare" or a path; "" for a zero Handle and "<nil>" for a nil
+// one.
+func (h *Handle) String() string {
+	if h == nil {
+		return "<nil>"
+	}
+	return h.desc
+}
 
 // Close releases the namespaces. It waits for Do and Spawn calls that use them
-// to finish; after it, they fail. Closing twice is not an error.
+// to finish; after it, they fail. Closing twice is not an error; closing a
+// zero or nil Handle is, one matching os.ErrInvalid.
 func (h *Handle) Close() error {
+	if err := h.valid(); err != nil {
+		return err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -179,9 +247,24 @@ func (h *Handle) Close() error {
 	return first
 }
 
+// valid returns an error for a nil or zero Handle, which no constructor
+// returns: every one holds at least one namespace.
+func (h *Handle) valid() error {
+	switch {
+	case h == nil:
+		return fmt.Errorf("namespace: nil Handle: %w", os.ErrInvalid)
+	case h.kinds == 0:
+		return fmt.Errorf("namespace: zero Handle, which holds no namespaces (Join, Current, FromPath and Unshare make Handles): %w", os.ErrInvalid)
+	}
+	return nil
+}
+
 // use holds the handle open for the caller, who must call the returned
 // function when done.
 func (h *Handle) use() (func(), error) {
+	if err := h.valid(); err != nil {
+		return nil, err
+	}
 	h.mu.RLock()
 	if h.closed {
 		h.mu.RUnlock()
