@@ -3,6 +3,7 @@ package namespace
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -58,24 +59,45 @@ func Unshare(kinds Kind) (*Handle, error) {
 // as an empty file if missing, so that the namespace lives on without any
 // process or handle until Unbind. Handles for it come from FromPath.
 //
-// The directory holding path is made a mount point with shared propagation
-// first (bound on itself if it is none; left alone if shared already), so that
-// the bind mount, and later its removal, reach every mount namespace that is
-// a copy of this one: a bind mount made under a private mount would live on in
-// copies made meanwhile and keep the namespace alive after Unbind. It needs
-// CAP_SYS_ADMIN over the caller's mount namespace.
+// The directory holding path is made first if missing, with its missing
+// parents, mode 0755 less the umask, as `ip netns add` makes /run/netns.
+// Then it is made a mount point with shared propagation (bound on itself if
+// it is none; left alone if shared already), so that the bind mount, and
+// later its removal, reach every mount namespace that is a copy of this one: a
+// bind mount made under a private mount would live on in copies made meanwhile
+// and keep the namespace alive after Unbind. It needs CAP_SYS_ADMIN over the
+// caller's mount namespace.
+//
+// A Bind that fails leaves nothing that it made: no file, no directory, no
+// mount (a directory it bound on itself is unmounted again). A directory
+// that was a mount point already keeps the shared propagation it was given.
+// Unbind removes the file and its mount, never the directories.
 func (h *Handle) Bind(kind Kind, path string) error {
 	release, err := h.use()
 	if err != nil {
-		return err
+		return fmt.Errorf("bind %s to %s: %w", kind, path, err)
 	}
 	defer release()
 	fd, ok := h.fds[kind]
 	if !ok {
 		return fmt.Errorf("bind %s %s to %s: the handle holds no %s namespace (it holds %s)", h.desc, kind, path, kind, h.kinds)
 	}
-	fail := func(err error) error { return fmt.Errorf("bind %s %s to %s: %w", h.desc, kind, path, err) }
-	if err := shareDir(filepath.Dir(path)); err != nil {
+	var made []string // directories made, outermost first
+	var bound string  // the directory bound on itself
+	fail := func(err error) error {
+		if bound != "" {
+			unix.Unmount(bound, unix.MNT_DETACH)
+		}
+		for i := len(made) - 1; i >= 0; i-- {
+			os.Remove(made[i])
+		}
+		return fmt.Errorf("bind %s %s to %s: %w", h.desc, kind, path, err)
+	}
+	dir := filepath.Dir(path)
+	if made, err = mkdirs(dir); err != nil {
+		return fail(err)
+	}
+	if bound, err = shareDir(dir); err != nil {
 		return fail(err)
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
@@ -91,20 +113,56 @@ func (h *Handle) Bind(kind Kind, path string) error {
 	return nil
 }
 
-// shareDir makes dir a mount point with shared propagation.
-func shareDir(dir string) error {
-	err := unix.Mount("", dir, "", unix.MS_SHARED|unix.MS_REC, "")
+// mkdirs makes dir and its missing parents, mode 0755, and returns those it
+// made, outermost first. On failure it removes them again.
+func mkdirs(dir string) ([]string, error) {
+	var missing []string // innermost first
+	for d := dir; ; d = filepath.Dir(d) {
+		_, err := os.Lstat(d)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	var made []string
+	for i := len(missing) - 1; i >= 0; i-- {
+		err := os.Mkdir(missing[i], 0o755)
+		if errors.Is(err, fs.ErrExist) {
+			continue // made by another meanwhile: not ours to remove
+		}
+		if err != nil {
+			for j := len(made) - 1; j >= 0; j-- {
+				os.Remove(made[j])
+			}
+			return nil, err
+		}
+		made = append(made, missing[i])
+	}
+	return made, nil
+}
+
+// shareDir makes dir a mount point with shared propagation, and returns dir
+// if it bound dir on itself to that end, "" if dir was a mount point already.
+func shareDir(dir string) (bound string, err error) {
+	err = unix.Mount("", dir, "", unix.MS_SHARED|unix.MS_REC, "")
 	if !errors.Is(err, unix.EINVAL) {
-		return os.NewSyscallError("mount --make-rshared "+dir, err) // nil stays nil
+		return "", os.NewSyscallError("mount --make-rshared "+dir, err) // nil stays nil
 	}
 	// Not a mount point: make it one, then share it.
 	if err := unix.Mount(dir, dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return os.NewSyscallError("mount --rbind "+dir, err)
+		return "", os.NewSyscallError("mount --rbind "+dir, err)
 	}
 	if err := unix.Mount("", dir, "", unix.MS_SHARED|unix.MS_REC, ""); err != nil {
-		return os.NewSyscallError("mount --make-rshared "+dir, err)
+		unix.Unmount(dir, unix.MNT_DETACH)
+		return "", os.NewSyscallError("mount --make-rshared "+dir, err)
 	}
-	return nil
+	return dir, nil
 }
 
 // Unbind removes a name that Bind gave a namespace: it detaches the bind
