@@ -547,7 +547,7 @@ func (s *spawn) start() (*Process, error) {
 		if needSync {
 			unix.Close(syncPipe[1])
 		}
-		return nil, os.NewSyscallError("clone", errno)
+		return nil, cloneError(errno, Kind(p.cloneFlags))
 	}
 	for _, c := range s.closeAfterStart {
 		c.Close()
