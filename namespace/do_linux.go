@@ -33,7 +33,8 @@ var threadOrder = []Kind{Cgroup, IPC, UTS, Net, PID, Mount}
 // thread can change shows it in the process's own namespaces, those of
 // /proc/self/ns; otherwise, and always after Mount, the runtime ends it. So
 // a thread that other code moved and gave back (locked, setns, unlocked) ends
-// too if Do runs on it. A panic in fn is raised again in the caller.
+// too if Do runs on it. A panic in fn is raised again in the caller. fn must
+// not close the handle: Close waits for Do to return.
 //
 // Do comes back to the process's namespace of each kind through a descriptor
 // that it opens on first need and keeps for the life of the process: one for
@@ -42,9 +43,24 @@ var threadOrder = []Kind{Cgroup, IPC, UTS, Net, PID, Mount}
 // /proc/thread-self/ns, so that its next call on that thread reads the links
 // without opening the directory again.
 //
+// A Do inside fn (nested) does not start from the outer Do's namespaces: the
+// outer fn's thread stays locked to the outer call, and the inner fn runs on
+// another thread from the scheduler, in the process's namespaces (Do gives a
+// thread back only once it has proven that), which enters the inner handle's
+// namespaces from there. So the inner fn sees the inner handle's
+// namespaces and, for every kind the inner handle lacks, the process's, not
+// the outer handle's: what one fn sees is one handle's namespaces and the
+// process's. Code that switches its own locked thread (setns with
+// vishvananda/netns, say) nests the other way, each switch starting from the
+// last; and containernetworking's ns.NetNS.Do, which also runs its callback
+// on a new thread, passes it the calling thread's namespace, in a nested call
+// the outer one's, as the "host" namespace.
+//
 // Entering a namespace needs CAP_SYS_ADMIN over its owner and in the caller's
-// own user namespace; an unprivileged caller gets EPERM here and can enter
-// its own user namespace's namespaces only through Handle.Spawn.
+// own user namespace; an unprivileged caller gets an error matching
+// os.ErrPermission here, which says what works: Handle.Spawn, of a handle
+// that holds the user namespace too (Join(pid, kinds|User)), whose child
+// enters that user namespace and with it gains the rights for the rest.
 func (h *Handle) Do(fn func() error) error {
 	release, err := h.use()
 	if err != nil {
@@ -526,7 +542,7 @@ func (h *Handle) leaveThread(t nsDir, done []entered, want *snapshot) bool {
 
 func (h *Handle) joinError(k Kind, err error) error {
 	if errors.Is(err, unix.EPERM) && !hasCapSysAdmin() {
-		return fmt.Errorf("join %s %s: %w (without CAP_SYS_ADMIN a process enters namespaces through their user namespace: use Handle.Spawn)", h.desc, k, err)
+		return fmt.Errorf("join %s %s: %w (Do needs CAP_SYS_ADMIN; without it, a process enters namespaces through the user namespace that owns them: use Handle.Spawn with User among the handle's kinds, as Join(pid, kinds|namespace.User) gives)", h.desc, k, err)
 	}
 	return fmt.Errorf("join %s %s: %w", h.desc, k, err)
 }
