@@ -62,8 +62,8 @@ const (
 	stepSetnsUser
 	stepUnshare
 	stepRefork
-	stepChildPID // not a failure: the PID of the grandchild that runs the program
-	stepSetns    // stepSetns+i: entering plan.joinFds[i]; keep last
+	stepPidfdMoved // the pidfd's process is no longer in the handle's namespaces
+	stepSetns      // stepSetns+i: entering plan.joinFds[i]; keep last
 )
 
 // childPlan is everything the child needs, prepared by the parent. The child
@@ -114,6 +114,35 @@ type childPlan struct {
 	unshareFlags uintptr
 	refork       bool
 
+	// joinPidfd, if not -1, is a pidfd of the process whose namespaces the
+	// handle pinned: the child first enters joinPidfdFlags through it in one
+	// setns (Linux 5.8), where the kernel checks the rights for every
+	// namespace at once (what a nested user namespace needs), then checks
+	// each namespace against joinIno, through nsDir, /proc/thread-self/ns
+	// opened before. Any failure of that setns falls back to the
+	// descriptors, kind by kind; a process found in other namespaces than
+	// the pinned ones is stepPidfdMoved, and the parent tries again without
+	// the pidfd.
+	joinPidfd      int
+	joinPidfdFlags uintptr
+	joinNames      []*byte  // for each joinFds[i], its link under nsDir, NUL-terminated
+	joinIno        []uint64 // for each joinFds[i], its namespace's inode number
+	joinUserName   *byte
+	joinUserIno    uint64
+	statx          unix.Statx_t // the child's statx buffer
+
+	// childPID is where clone's CLONE_PARENT_SETTID stores the PID of the
+	// program's process when the child forks it (refork): in memory that
+	// the parent shares with the child (pidWord for a CLONE_VM child, a
+	// MAP_SHARED page for a copy). The kernel stores it before the fork
+	// returns, so the parent finds it even if the child is killed right
+	// after; the child reports nothing more and exits.
+	childPID *int32
+	pidWord  int32
+	// testKillAfterRefork, for tests only, makes the child SIGKILL itself
+	// right after it forked the program's process.
+	testKillAfterRefork bool
+
 	pdeathsig    uintptr
 	mountPrivate bool
 	mountProc    bool
@@ -147,9 +176,9 @@ var (
 	strSlash       = [...]byte{'/', 0}
 	strProc        = [...]byte{'p', 'r', 'o', 'c', 0}
 	strProcDir     = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
-	strProcSelf    = []byte("/proc/self\x00")
-	strTimensFile  = []byte("timens_offsets\x00")
-	strTimeNSFile  = []byte("ns/time_for_children\x00")
+	strTimensFile  = []byte("self/timens_offsets\x00")
+	strTimeNSFile  = []byte("self/ns/time_for_children\x00")
+	strThreadNS    = []byte("/proc/thread-self/ns\x00")
 	cloneFirstArgs = runtime.GOARCH != "s390x" // s390x takes the stack first
 )
 
@@ -220,18 +249,20 @@ func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
 		p.sighandCleared = true
 		if p.vfork {
 			args.flags |= unix.CLONE_VFORK
-			r, e = rawVforkClone(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args))
+			r, e = rawVforkClone(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args), 0)
 		} else {
 			args.stack, args.stackSize = uint64(p.stackLo), uint64(p.stackTop-p.stackLo)
 			r, e = rawCloneOwnStack(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args), childOwnStackFn, unsafe.Pointer(p))
 		}
 	}
-	if !useClone3 || e == uintptr(syscall.ENOSYS) || e == uintptr(syscall.EINVAL) {
-		// No clone3 (Linux 5.3) or no CLONE_CLEAR_SIGHAND (5.5), or
+	if !useClone3 || e == uintptr(syscall.ENOSYS) || e == uintptr(syscall.EINVAL) || e == uintptr(syscall.EPERM) {
+		// No clone3 (Linux 5.3) or no CLONE_CLEAR_SIGHAND (5.5), or a
+		// seccomp profile that answers clone3 with EPERM, as older
+		// container engines' do for system calls they do not know; or
 		// flags that clone refuses too, which says so below.
 		p.sighandCleared = false
 		if p.vfork {
-			r, e = rawVforkClone(syscall.SYS_CLONE, p.cloneFlags|unix.CLONE_VM|unix.CLONE_VFORK, 0)
+			r, e = rawVforkClone(syscall.SYS_CLONE, p.cloneFlags|unix.CLONE_VM|unix.CLONE_VFORK, 0, 0)
 		} else {
 			r, e = rawCloneOwnStack(syscall.SYS_CLONE, p.cloneFlags|unix.CLONE_VM, p.stackTop, childOwnStackFn, unsafe.Pointer(p))
 		}
@@ -278,12 +309,14 @@ func childMain(p *childPlan) {
 			break
 		}
 	}
-	// The /proc files the child writes are opened relative to /proc/self,
+	// The /proc files the child writes are opened relative to /proc,
 	// opened here, before it may enter a mount namespace whose /proc another
-	// process controls, and checked to be procfs.
-	procSelf := uintptr(atFDCWD)
+	// process controls, and checked to be procfs. They are under "self",
+	// looked up when they are opened: by the process that runs the
+	// program, which a child that forks it into a PID namespace is not.
+	procRoot := uintptr(atFDCWD)
 	if p.unshareTime {
-		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strProcSelf[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strProcDir[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
 		if e == 0 {
 			_, _, e = syscall.RawSyscall(syscall.SYS_FSTATFS, fd, uintptr(unsafe.Pointer(&p.statfs)), 0)
 		}
@@ -293,9 +326,30 @@ func childMain(p *childPlan) {
 		if e != 0 {
 			childFail(p, stepOpenProc, e)
 		}
-		procSelf = fd
+		procRoot = fd
 	}
-	if len(p.joinFds) > 0 || p.joinUser >= 0 {
+	joined := false
+	if p.joinPidfd >= 0 {
+		// One setns through the pidfd, checked against the handle's
+		// namespaces through /proc/thread-self/ns, opened before it; without
+		// that directory, the descriptors alone.
+		dir, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strThreadNS[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+		if e == 0 {
+			if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(p.joinPidfd), p.joinPidfdFlags, 0); e == 0 {
+				joined = true
+				if p.joinUserName != nil && !childInNS(p, dir, p.joinUserName, p.joinUserIno) {
+					childFail(p, stepPidfdMoved, syscall.ESTALE)
+				}
+				for i := 0; i < len(p.joinNames); i++ {
+					if !childInNS(p, dir, p.joinNames[i], p.joinIno[i]) {
+						childFail(p, stepPidfdMoved, syscall.ESTALE)
+					}
+				}
+			}
+			syscall.RawSyscall(syscall.SYS_CLOSE, dir, 0, 0)
+		}
+	}
+	if !joined && (len(p.joinFds) > 0 || p.joinUser >= 0) {
 		// As nsenter: every kind but user, letting EPERM pass when a user
 		// namespace follows; the user namespace; what failed, again.
 		var failed [8]bool
@@ -328,25 +382,31 @@ func childMain(p *childPlan) {
 	}
 	if p.refork {
 		// A PID namespace applies to children only. The program's process is
-		// forked with CLONE_PARENT, so it is the caller's child too; this one
-		// reports its PID and leaves.
+		// forked with CLONE_PARENT, so it is the caller's child too, and
+		// with CLONE_PARENT_SETTID, so that the kernel tells the parent its
+		// PID; this child then leaves.
+		const flags = unix.CLONE_PARENT | unix.CLONE_PARENT_SETTID | uintptr(syscall.SIGCHLD)
+		ptid := uintptr(unsafe.Pointer(p.childPID))
 		var r uintptr
 		if p.vfork {
 			// Like this child's own clone: its stack is the parent's, and
 			// both sleep until the program's process execs.
 			var en uintptr
-			r, en = rawVforkClone(syscall.SYS_CLONE, unix.CLONE_PARENT|unix.CLONE_VM|unix.CLONE_VFORK|uintptr(syscall.SIGCHLD), 0)
+			r, en = rawVforkClone(syscall.SYS_CLONE, flags|unix.CLONE_VM|unix.CLONE_VFORK, 0, ptid)
 			e = syscall.Errno(en)
 		} else if cloneFirstArgs {
-			r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, 0, unix.CLONE_PARENT|uintptr(syscall.SIGCHLD), 0, 0, 0, 0)
+			r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, flags, 0, ptid, 0, 0, 0)
+		} else {
+			r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, 0, flags, ptid, 0, 0, 0)
 		}
 		if e != 0 {
 			childFail(p, stepRefork, e)
 		}
 		if r != 0 {
-			p.report[0] = stepChildPID
-			p.report[1] = uint32(r)
-			syscall.RawSyscall(syscall.SYS_WRITE, uintptr(p.errFd), uintptr(unsafe.Pointer(&p.report)), unsafe.Sizeof(p.report))
+			if p.testKillAfterRefork {
+				self, _, _ := syscall.RawSyscall(syscall.SYS_GETPID, 0, 0, 0)
+				syscall.RawSyscall(syscall.SYS_KILL, self, uintptr(syscall.SIGKILL), 0)
+			}
 			childExit(0)
 		}
 	}
@@ -380,7 +440,7 @@ func childMain(p *childPlan) {
 			childFail(p, stepUnshareTime, e)
 		}
 		if len(p.timeOffsets) > 0 {
-			fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, procSelf, uintptr(unsafe.Pointer(&strTimensFile[0])), unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0, 0, 0)
+			fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, procRoot, uintptr(unsafe.Pointer(&strTimensFile[0])), unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0, 0, 0)
 			if e != 0 {
 				childFail(p, stepOpenTimens, e)
 			}
@@ -393,7 +453,7 @@ func childMain(p *childPlan) {
 			}
 			syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
 		}
-		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, procSelf, uintptr(unsafe.Pointer(&strTimeNSFile[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, procRoot, uintptr(unsafe.Pointer(&strTimeNSFile[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
 			childFail(p, stepOpenTimeNS, e)
 		}
@@ -401,7 +461,7 @@ func childMain(p *childPlan) {
 			childFail(p, stepSetnsTime, e)
 		}
 		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
-		syscall.RawSyscall(syscall.SYS_CLOSE, procSelf, 0, 0)
+		syscall.RawSyscall(syscall.SYS_CLOSE, procRoot, 0, 0)
 	}
 	if p.setGroups {
 		var list uintptr
@@ -474,6 +534,18 @@ func childMain(p *childPlan) {
 
 	_, _, e = syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(p.path)), uintptr(unsafe.Pointer(p.argv)), uintptr(unsafe.Pointer(p.envv)))
 	childFail(p, stepExec, e)
+}
+
+// childInNS reports whether the link name under dir, a /proc/thread-self/ns
+// of the child's, is the namespace with inode number ino: every namespace
+// file is on the one nsfs device.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childInNS(p *childPlan, dir uintptr, name *byte, ino uint64) bool {
+	_, _, e := syscall.RawSyscall6(unix.SYS_STATX, dir, uintptr(unsafe.Pointer(name)), 0, unix.STATX_INO, uintptr(unsafe.Pointer(&p.statx)), 0)
+	return e == 0 && p.statx.Ino == ino
 }
 
 // childFail reports step and errno to the parent and exits.

@@ -55,3 +55,33 @@ func DropThreadDirs() {
 
 // MaxThreadDirs is how many directories Do keeps at most.
 const MaxThreadDirs = maxThreadDirs
+
+// ChildPaths names the ways Spawn makes its child, for SetChildPath.
+var ChildPaths = []string{"vfork", "own stack", "copy"}
+
+// SetChildPath makes every Spawn take the named child path ("" for the
+// default choice) and returns the old setting.
+func SetChildPath(name string) string {
+	old := forceChildPath
+	switch name {
+	case "":
+		forceChildPath = pathAuto
+	case "vfork":
+		forceChildPath = pathVfork
+	case "own stack":
+		forceChildPath = pathOwnStack
+	case "copy":
+		forceChildPath = pathCopy
+	default:
+		panic("unknown child path " + name)
+	}
+	return [...]string{"", "vfork", "own stack", "copy"}[old]
+}
+
+// SetKillAfterRefork makes a child that forks the program's process kill
+// itself with SIGKILL right after the fork; it returns the old setting.
+func SetKillAfterRefork(on bool) bool {
+	old := killAfterReforkTestHook
+	killAfterReforkTestHook = on
+	return old
+}

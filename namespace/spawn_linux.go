@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -122,6 +123,7 @@ func prepare(o *Options, h *Handle) (*spawn, error) {
 	p := &s.plan
 	p.syncFd = -1
 	p.joinUser = -1
+	p.joinPidfd = -1
 	p.cloneFlags = uintptr(o.New&^Time) | uintptr(syscall.SIGCHLD)
 	if h != nil {
 		if err := s.join(h); err != nil {
@@ -174,17 +176,73 @@ func prepare(o *Options, h *Handle) (*spawn, error) {
 			return nil, fmt.Errorf("Dir: %w", err)
 		}
 	}
-	// A child that waits for its maps runs on a stack of its own, since the
-	// parent writes them; one that waits for nothing runs on the parent's.
-	if haveVfork && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time) {
-		s.ownStack = o.UIDMap != nil || o.GIDMap != nil
-		p.vfork = !s.ownStack
+	if err := s.choosePath(); err != nil {
+		return nil, err
 	}
 	if err := s.files(); err != nil {
 		s.closeParentEnds()
 		return nil, err
 	}
 	return s, nil
+}
+
+// A childPath is one of the three ways the child is made: each is, in
+// effect, a program of its own, and tests force each one (see
+// forceChildPath).
+type childPath int
+
+const (
+	pathAuto     childPath = iota // as choosePath decides
+	pathVfork                     // CLONE_VM|CLONE_VFORK on the caller's stack
+	pathOwnStack                  // CLONE_VM on a stack of the child's own
+	pathCopy                      // a copy of the process, as fork(2)
+)
+
+// forceChildPath, set only by tests, makes every Spawn take that path,
+// where it can work at all: the one that other architectures (pathCopy), or
+// other options, would take.
+var forceChildPath childPath
+
+// killAfterReforkTestHook, set only by tests, makes a child that forks the
+// program's process SIGKILL itself right after the fork.
+var killAfterReforkTestHook bool
+
+// choosePath decides how the child is made. A child that waits for its maps
+// runs on a stack of its own, since the parent writes them meanwhile; one
+// that waits for nothing runs on the parent's (vfork). A child that enters
+// or creates a time namespace is a copy: setns and unshare of time refuse a
+// task that shares its memory. So is every child on an architecture without
+// the assembly for the others, and, under the race detector, one that would
+// run on its own stack: with coverage as well (go test -race -cover), the
+// compiler instruments the child's functions whatever their pragmas, with
+// counters that call the race runtime, which needs a goroutine that a child
+// on its own stack does not have.
+func (s *spawn) choosePath() error {
+	o, p := s.opts, &s.plan
+	needSync := o.UIDMap != nil || o.GIDMap != nil
+	path := pathCopy
+	if haveVfork && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time) {
+		path = pathVfork
+		if needSync {
+			path = pathOwnStack
+			if raceEnabled {
+				path = pathCopy
+			}
+		}
+	}
+	if f := forceChildPath; f != pathAuto {
+		if f != pathCopy && !haveVfork {
+			return errors.New("test: no CLONE_VM child on this architecture")
+		}
+		if f == pathVfork && needSync {
+			return errors.New("test: a vfork child cannot wait for its ID maps")
+		}
+		path = f
+	}
+	s.ownStack = path == pathOwnStack
+	p.vfork = path == pathVfork
+	p.testKillAfterRefork = killAfterReforkTestHook
+	return nil
 }
 
 // joinOrder is the order in which the child enters a handle's namespaces,
@@ -218,6 +276,12 @@ func (s *spawn) join(h *Handle) error {
 		if k == PID {
 			p.refork = true
 		}
+	}
+	if o.New.Has(PID) && slices.Contains(s.joinedKinds, PID) {
+		// unshare and clone make a PID namespace only inside the one the
+		// caller itself is in, not the one it joined for its children
+		// (EINVAL): that would take a second fork.
+		return fmt.Errorf("a new PID namespace inside the joined PID namespace of %s is not supported", h.desc)
 	}
 	// New kinds are made after the joins, inside the joined namespaces.
 	p.cloneFlags = uintptr(syscall.SIGCHLD)
@@ -533,6 +597,25 @@ func (s *spawn) start() (*Process, error) {
 		p.stackLo = uintptr(unsafe.Pointer(&stack[0]))
 		p.stackTop = uintptr(unsafe.Pointer(&stack[len(stack)-64]))
 	}
+	if p.refork {
+		// Where the kernel stores the PID of the program's process: shared
+		// with the child, even a copy.
+		p.childPID, p.pidWord = &p.pidWord, 0
+		if !p.vfork && !s.ownStack {
+			page, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
+			if err != nil {
+				syscall.ForkLock.Unlock()
+				for _, fd := range []int{errPipe[0], errPipe[1], syncPipe[0], syncPipe[1]} {
+					if needSync || fd == errPipe[0] || fd == errPipe[1] {
+						unix.Close(fd)
+					}
+				}
+				return nil, os.NewSyscallError("mmap", err)
+			}
+			defer unix.Munmap(page)
+			p.childPID = (*int32)(unsafe.Pointer(&page[0]))
+		}
+	}
 	pid, errno := forkExec(p)
 	syscall.ForkLock.Unlock()
 	runtime.KeepAlive(s.keepAlive)
@@ -560,7 +643,19 @@ func (s *spawn) start() (*Process, error) {
 		}
 	}
 
-	pid, err := s.readChildReport(errPipe[0], pid)
+	err := s.readChildReport(errPipe[0])
+	if p.refork {
+		// The child forked the program's process and exited, or failed or
+		// was killed before: the kernel stored the new process's PID
+		// before the fork returned, if there is one.
+		ws := reapStatus(pid)
+		if pid = int(atomic.LoadInt32(p.childPID)); pid == 0 {
+			if err == nil {
+				err = fmt.Errorf("the child ended (%s) before it forked the program's process", waitStatusText(ws))
+			}
+			return nil, err
+		}
+	}
 	if err != nil {
 		reap(pid)
 		return nil, err
@@ -619,13 +714,11 @@ func (f *finalMap) get() (idmap.Map, error) {
 	return m, err
 }
 
-// readChildReport reads the child's reports until end-of-file, which comes
-// when the program runs or every child has exited, and returns the PID of the
-// process that runs (or ran) the program. A child that forked the program's
-// process reports its PID and exits: it is reaped here. A step that failed is
-// a *ChildError; reading goes on to the end even then, since the PID report
-// of a forking child may come after its child's failure.
-func (s *spawn) readChildReport(fd, pid int) (int, error) {
+// readChildReport reads the child's report until end-of-file, which comes
+// when the program runs or every child has exited, and returns the failure it
+// reports, a *ChildError, or nil. Reading goes on to the end after a
+// failure: end-of-file says that no child writes any more.
+func (s *spawn) readChildReport(fd int) error {
 	var report [2]uint32 // step, errno: what childFail writes
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(&report)), unsafe.Sizeof(report))
 	var failure error
@@ -635,14 +728,11 @@ func (s *spawn) readChildReport(fd, pid int) (int, error) {
 		case err == unix.EINTR:
 			continue
 		case err != nil:
-			return pid, os.NewSyscallError("read from child", err)
+			return os.NewSyscallError("read from child", err)
 		case n == 0:
-			return pid, failure
+			return failure
 		case n != len(buf):
-			return pid, fmt.Errorf("short report from child: %d bytes", n)
-		case report[0] == stepChildPID:
-			reap(pid)
-			pid = int(report[1])
+			return fmt.Errorf("short report from child: %d bytes", n)
 		case failure == nil:
 			failure = &ChildError{Step: s.stepName(report[0]), Err: syscall.Errno(report[1])}
 		}
@@ -670,7 +760,7 @@ func (s *spawn) stepName(step uint32) string {
 	case stepOpenTimeNS:
 		return "open /proc/self/ns/time_for_children"
 	case stepOpenProc:
-		return "open /proc/self on procfs"
+		return "open /proc on procfs"
 	case stepSetnsTime:
 		return "setns time namespace"
 	case stepSetgroups:
@@ -693,6 +783,8 @@ func (s *spawn) stepName(step uint32) string {
 		return fmt.Sprintf("unshare %s", Kind(p.unshareFlags))
 	case stepRefork:
 		return "fork into the PID namespace"
+	case stepPidfdMoved:
+		return fmt.Sprintf("setns %s: the process has left the namespaces that were pinned", s.joinDesc)
 	}
 	if i := int(step) - int(stepSetns); i >= 0 && i < len(s.joinedKinds) {
 		return fmt.Sprintf("setns %s %s", s.joinDesc, s.joinedKinds[i])
@@ -724,11 +816,15 @@ func killAndReap(pid int) {
 	reap(pid)
 }
 
-func reap(pid int) {
+func reap(pid int) { reapStatus(pid) }
+
+// reapStatus waits for pid and returns its status.
+func reapStatus(pid int) unix.WaitStatus {
+	var ws unix.WaitStatus
 	for {
-		_, err := unix.Wait4(pid, nil, 0, nil)
+		_, err := unix.Wait4(pid, &ws, 0, nil)
 		if err != unix.EINTR {
-			return
+			return ws
 		}
 	}
 }

@@ -12,7 +12,7 @@ const haveVfork = true
 // CLONE_VM|CLONE_VFORK; see vfork_linux_amd64.s.
 //
 //go:noescape
-func rawVforkClone(trap, a1, a2 uintptr) (pid, errno uintptr)
+func rawVforkClone(trap, a1, a2, a3 uintptr) (pid, errno uintptr)
 
 // rawCloneOwnStack is clone(2) or clone3(2) with CLONE_VM and a stack of the
 // child's own, whose child calls fn(arg); see vfork_linux_amd64.s.

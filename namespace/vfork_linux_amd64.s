@@ -1,18 +1,19 @@
 #include "textflag.h"
 
-// func rawVforkClone(trap, a1, a2 uintptr) (pid, errno uintptr)
+// func rawVforkClone(trap, a1, a2, a3 uintptr) (pid, errno uintptr)
 //
-// clone(2) (trap SYS_clone, a1 the flags, a2 zero: the same stack) or
-// clone3(2) (trap SYS_clone3, a1 the clone_args, with no stack, a2 their
-// size), for CLONE_VM|CLONE_VFORK with the caller's stack: the child runs on
-// this very stack until it execs while the parent thread sleeps, so the
-// return address is kept in a register across the system call, which each
-// thread has its own copy of, and pushed back after it.
-TEXT ·rawVforkClone(SB),NOSPLIT|NOFRAME,$0-40
+// clone(2) (trap SYS_clone, a1 the flags, a2 zero: the same stack, a3 the
+// parent_tid pointer or zero) or clone3(2) (trap SYS_clone3, a1 the
+// clone_args, with no stack, a2 their size, a3 zero), for
+// CLONE_VM|CLONE_VFORK with the caller's stack: the child runs on this very
+// stack until it execs while the parent thread sleeps, so the return address
+// is kept in a register across the system call, which each thread has its
+// own copy of, and pushed back after it.
+TEXT ·rawVforkClone(SB),NOSPLIT|NOFRAME,$0-48
 	MOVQ	trap+0(FP), AX
 	MOVQ	a1+8(FP), DI
 	MOVQ	a2+16(FP), SI
-	MOVQ	$0, DX
+	MOVQ	a3+24(FP), DX
 	MOVQ	$0, R10
 	MOVQ	$0, R8
 	POPQ	R12
@@ -20,13 +21,13 @@ TEXT ·rawVforkClone(SB),NOSPLIT|NOFRAME,$0-40
 	PUSHQ	R12
 	CMPQ	AX, $0xfffffffffffff001
 	JLS	ok
-	MOVQ	$-1, pid+24(FP)
+	MOVQ	$-1, pid+32(FP)
 	NEGQ	AX
-	MOVQ	AX, errno+32(FP)
+	MOVQ	AX, errno+40(FP)
 	RET
 ok:
-	MOVQ	AX, pid+24(FP)
-	MOVQ	$0, errno+32(FP)
+	MOVQ	AX, pid+32(FP)
+	MOVQ	$0, errno+40(FP)
 	RET
 
 // func rawCloneOwnStack(trap, a1, a2 uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr)

@@ -8,7 +8,7 @@ import "unsafe"
 // not, and Spawn always copies the process.
 const haveVfork = false
 
-func rawVforkClone(trap, a1, a2 uintptr) (pid, errno uintptr) {
+func rawVforkClone(trap, a1, a2, a3 uintptr) (pid, errno uintptr) {
 	panic("no vfork clone on this architecture")
 }
 
