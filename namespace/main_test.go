@@ -29,6 +29,7 @@ func TestMain(m *testing.M) {
 		"subid-setup": subidSetupHelper, "subid-run": subidRunHelper,
 		"proc-fault": procFaultHelper, "nested-map": nestedMapHelper,
 		"boottime": boottimeHelper, "one-p": onePHelper,
+		"pdeath": pdeathHelper,
 	}
 	if name := os.Getenv("NSGO_NAMESPACE_HELPER"); name != "" {
 		if err := helpers[name](); err != nil {
@@ -38,7 +39,9 @@ func TestMain(m *testing.M) {
 		fmt.Printf("%s: ok\n", name)
 		os.Exit(0)
 	}
-	goleak.VerifyTestMain(m)
+	// The thread that clones programs with a ParentDeathSignal lives as
+	// long as the process, by design.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/nsgo/nsgo/namespace.serveSpawnThread"))
 }
 
 var privileged = os.Getuid() == 0

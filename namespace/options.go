@@ -98,11 +98,15 @@ type Options struct {
 	MonotonicOffset time.Duration
 	BoottimeOffset  time.Duration
 
-	// ParentDeathSignal, if not zero, is sent to the program when the OS thread
-	// that spawned it exits (prctl PR_SET_PDEATHSIG). Go ends threads only
-	// when a goroutine exits while locked to its thread, so spawn from a
-	// goroutine that never does that, or from a locked one that outlives the
-	// program.
+	// ParentDeathSignal, if not zero, is sent to the program when the
+	// process that spawned it exits (prctl PR_SET_PDEATHSIG), however it
+	// exits. The kernel sends it when the thread that cloned the program
+	// exits, so such programs are cloned from one thread that nsgo keeps for
+	// the life of the process, whatever becomes of the caller's goroutine
+	// and thread: spawns that set it are made one at a time, on that
+	// thread. Its goroutine, namespace.serveSpawnThread, starts with the
+	// first such spawn and lives as long as the process (for
+	// go.uber.org/goleak: IgnoreAnyFunction on that name).
 	ParentDeathSignal syscall.Signal
 }
 

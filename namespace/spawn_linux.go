@@ -45,7 +45,7 @@ var beforeMapsTestHook func(pid int)
 //
 // The caller must call Wait on the returned Process to release its resources.
 func Spawn(opts Options) (*Process, error) {
-	return spawnIn(nil, opts)
+	return spawnOnThread(nil, opts)
 }
 
 // Spawn starts a program inside the handle's namespaces, and in new ones of
@@ -68,7 +68,18 @@ func (h *Handle) Spawn(opts Options) (*Process, error) {
 		return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
 	}
 	defer release()
-	// The kinds to skip are those of the cloning thread: keep to one.
+	return spawnOnThread(h, opts)
+}
+
+// spawnOnThread runs spawnIn on the thread that is to clone the child: for a
+// program with a ParentDeathSignal, spawnThread, which never ends; else the
+// calling goroutine's, locked meanwhile, since the kinds that Handle.Spawn
+// skips are those of the cloning thread.
+func spawnOnThread(h *Handle, opts Options) (p *Process, err error) {
+	if opts.ParentDeathSignal != 0 {
+		onSpawnThread(func() { p, err = spawnIn(h, opts) })
+		return p, err
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	return spawnIn(h, opts)

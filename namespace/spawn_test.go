@@ -600,39 +600,99 @@ func TestSpawnSignalAndWait(t *testing.T) {
 	}
 }
 
-// TestSpawnParentDeathSignal spawns from a thread that then exits: the
-// program must get the signal.
+// TestSpawnParentDeathSignal spawns programs with a ParentDeathSignal from
+// threads that then end (a goroutine that exits locked, as Unshare and Do do
+// with threads they cannot prove clean, and Unshare itself): the programs
+// must live on while this process does.
 func TestSpawnParentDeathSignal(t *testing.T) {
-	got := make(chan *namespace.Process, 1)
-	namespace.OnOwnThread(func() bool {
-		opts := namespace.Options{Path: "/bin/sleep", Args: []string{"sleep", "100"}, ParentDeathSignal: syscall.SIGKILL, New: namespace.PID}
-		if !privileged {
-			opts.New |= namespace.User
-			opts.UIDMap, opts.GIDMap = ownMaps()
+	opts := namespace.Options{Path: "/bin/sleep", Args: []string{"sleep", "100"}, ParentDeathSignal: syscall.SIGKILL}
+	var procs []*namespace.Process
+	defer func() {
+		for _, p := range procs {
+			p.Kill()
+			p.Wait()
 		}
-		p, err := namespace.Spawn(opts)
-		if err != nil {
-			t.Error(err)
+	}()
+	for _, path := range namespace.ChildPaths {
+		if path == "own stack" && raceEnabled && testing.CoverMode() != "" {
+			continue // see skipOwnStackUnderRaceCover
 		}
-		got <- p
-		return false // discard the thread: its death sends the signal
-	})
-	p := <-got
-	if p == nil {
-		return
+		namespace.SetChildPath(path)
+		namespace.OnOwnThread(func() bool {
+			p, err := namespace.Spawn(opts)
+			if err != nil {
+				t.Error(err)
+			} else {
+				procs = append(procs, p)
+			}
+			return false // the runtime ends this thread
+		})
+		namespace.SetChildPath("")
 	}
-	done := make(chan *os.ProcessState)
-	go func() { st, _ := p.Wait(); done <- st }()
-	select {
-	case st := <-done:
-		if ws := st.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Errorf("state %v, want killed by SIGKILL", st)
+	if privileged {
+		for range 3 {
+			h, err := namespace.Unshare(namespace.Net)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Close()
 		}
-	case <-time.After(10 * time.Second):
-		p.Kill()
-		<-done
-		t.Fatal("the program outlived its parent thread by 10s")
 	}
+	time.Sleep(200 * time.Millisecond)
+	for _, p := range procs {
+		if state := procState(p.Pid); state == "" || state == "Z" {
+			t.Errorf("pid %d got its parent-death signal while its parent lives (state %q)", p.Pid, state)
+		}
+	}
+}
+
+// procState returns the state letter of /proc/PID/stat, or "" if the
+// process is gone.
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	if fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]); len(fields) > 0 {
+		return fields[0]
+	}
+	return ""
+}
+
+// TestSpawnParentDeathSignalProcessExits runs a helper process that spawns a
+// program with a ParentDeathSignal and exits: the program must get it.
+func TestSpawnParentDeathSignalProcessExits(t *testing.T) {
+	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
+	cmd.Env = append(os.Environ(), "NSGO_NAMESPACE_HELPER=pdeath")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	var pid int
+	if _, err := fmt.Sscanf(string(out), "pid=%d", &pid); err != nil {
+		t.Fatalf("helper printed %q", out)
+	}
+	for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+		if state := procState(pid); state == "" || state == "Z" {
+			return
+		}
+		if time.Since(start) > 10*time.Second {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("pid %d outlived the process that spawned it by 10s", pid)
+		}
+	}
+}
+
+// pdeathHelper spawns sleep with a ParentDeathSignal, prints its PID and
+// returns, so that the process exits.
+func pdeathHelper() error {
+	p, err := namespace.Spawn(namespace.Options{Path: "/bin/sleep", Args: []string{"sleep", "100"}, ParentDeathSignal: syscall.SIGKILL})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("pid=%d\n", p.Pid)
+	return nil
 }
 
 // TestSpawnLoop spawns many times, failing and succeeding, from several
