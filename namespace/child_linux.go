@@ -153,13 +153,16 @@ type childPlan struct {
 	unshareTime bool
 	timeOffsets []byte // text for timens_offsets; empty: write nothing
 
-	setGroups        bool
-	groupsBestEffort bool // ignore EPERM from setgroups: a joined namespace may deny it
-	groups           []uint32
-	setGID           bool
-	gid              uintptr
-	setUID           bool
-	uid              uintptr
+	setGroups bool
+	// credsBestEffort: the IDs are a joined user namespace's root, which
+	// may be unmapped there (EINVAL: the IDs stay the caller's, shown as the
+	// overflow ID) or deny setgroups (EPERM).
+	credsBestEffort bool
+	groups          []uint32
+	setGID          bool
+	gid             uintptr
+	setUID          bool
+	uid             uintptr
 
 	// sigmask is the signal mask of the cloning thread before the clone,
 	// which an own-stack child, and a vfork child made by clone3, restore
@@ -468,17 +471,17 @@ func childMain(p *childPlan) {
 		if len(p.groups) > 0 {
 			list = uintptr(unsafe.Pointer(&p.groups[0]))
 		}
-		if _, _, e = syscall.RawSyscall(sysSetgroups, uintptr(len(p.groups)), list, 0); e != 0 && !(e == syscall.EPERM && p.groupsBestEffort) {
+		if _, _, e = syscall.RawSyscall(sysSetgroups, uintptr(len(p.groups)), list, 0); e != 0 && !(e == syscall.EPERM && p.credsBestEffort) {
 			childFail(p, stepSetgroups, e)
 		}
 	}
 	if p.setGID {
-		if _, _, e = syscall.RawSyscall(sysSetresgid, p.gid, p.gid, p.gid); e != 0 {
+		if _, _, e = syscall.RawSyscall(sysSetresgid, p.gid, p.gid, p.gid); e != 0 && !(e == syscall.EINVAL && p.credsBestEffort) {
 			childFail(p, stepSetgid, e)
 		}
 	}
 	if p.setUID {
-		if _, _, e = syscall.RawSyscall(sysSetresuid, p.uid, p.uid, p.uid); e != 0 {
+		if _, _, e = syscall.RawSyscall(sysSetresuid, p.uid, p.uid, p.uid); e != 0 && !(e == syscall.EINVAL && p.credsBestEffort) {
 			childFail(p, stepSetuid, e)
 		}
 	}

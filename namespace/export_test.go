@@ -85,3 +85,12 @@ func SetKillAfterRefork(on bool) bool {
 	killAfterReforkTestHook = on
 	return old
 }
+
+// SetJoinPidfd says whether Handle.Spawn may enter a joined process's
+// namespaces through its pidfd (the default) or only through the handle's
+// descriptors, kind by kind; it returns the old setting.
+func SetJoinPidfd(on bool) bool {
+	old := !noJoinPidfdTestHook
+	noJoinPidfdTestHook = !on
+	return old
+}

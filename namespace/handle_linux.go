@@ -31,6 +31,12 @@ type Handle struct {
 	fds    map[Kind]int
 	ids    map[Kind]ID
 	closed bool
+
+	// pidfd, if havePidfd, is a pidfd of the process whose namespaces
+	// Join pinned: Spawn enters them through it in one setns, where the
+	// process still is in them (see childPlan.joinPidfd).
+	pidfd     int
+	havePidfd bool
 }
 
 // Join pins the namespaces of the given kinds that process pid is in now.
@@ -63,8 +69,6 @@ func Join(pid int, kinds Kind) (*Handle, error) {
 		return nil, fmt.Errorf("join %s: %w", desc, &notThere{err: os.NewSyscallError("pidfd_open", err)})
 	case err != nil:
 		return nil, fmt.Errorf("join %s: %w", desc, os.NewSyscallError("pidfd_open", err))
-	default:
-		defer unix.Close(pidfd)
 	}
 	if joinTestHook != nil {
 		joinTestHook(pid)
@@ -75,13 +79,18 @@ func Join(pid int, kinds Kind) (*Handle, error) {
 			// Its /proc/PID/ns links went with it (ENOENT): say why.
 			err = &notThere{err: err, done: true}
 		}
+		if pidfd >= 0 {
+			unix.Close(pidfd)
+		}
 		return nil, fmt.Errorf("join %w", err)
 	}
 	if pidfd >= 0 && exited(pidfd) {
+		unix.Close(pidfd)
 		h.Close()
 		return nil, fmt.Errorf("join %s: the process exited while its namespaces were opened: %w", desc,
 			&notThere{err: unix.ESRCH, done: true})
 	}
+	h.pidfd, h.havePidfd = pidfd, pidfd >= 0
 	return h, nil
 }
 
@@ -239,6 +248,9 @@ func (h *Handle) Close() error {
 	}
 	h.closed = true
 	var first error
+	if h.havePidfd {
+		unix.Close(h.pidfd)
+	}
 	for _, fd := range h.fds {
 		if err := unix.Close(fd); err != nil && first == nil {
 			first = os.NewSyscallError("close", err)

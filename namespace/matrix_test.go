@@ -103,6 +103,7 @@ type cell struct {
 	tpid    int // the target to join, if joined is not 0
 	target  map[namespace.Kind]procfs.ID
 	joined  namespace.Kind // 0: the package-level Spawn
+	noPidfd bool           // Handle.Spawn enters kind by kind, not through the pidfd
 	opts    namespace.Options
 	wantErr error // the error the kernel must give, or nil
 }
@@ -125,7 +126,11 @@ func (r *matrixRig) run(c cell) string {
 		if h, err = namespace.Join(c.tpid, c.joined); err != nil {
 			return "join: " + err.Error()
 		}
+		if c.noPidfd {
+			namespace.SetJoinPidfd(false)
+		}
 		p, err = h.Spawn(opts)
+		namespace.SetJoinPidfd(true)
 		h.Close()
 	} else {
 		p, err = namespace.Spawn(opts)
@@ -379,7 +384,9 @@ func TestMatrixHandleSpawn(t *testing.T) {
 				for _, key := range pairs(j, n) {
 					covered[key] = true
 				}
-				c := cell{name: fmt.Sprintf("join %s, new %s", j, n), tpid: tpid, target: target, joined: j,
+				// Every other cell enters through the descriptors,
+				// kind by kind, as without a pidfd.
+				c := cell{name: fmt.Sprintf("join %s, new %s, pidfd %v", j, n, bits%2 == 0), tpid: tpid, target: target, joined: j, noPidfd: bits%2 == 1,
 					opts: namespace.Options{New: n, MountProc: n.Has(namespace.PID | namespace.Mount)}}
 				if n.Has(namespace.UTS) {
 					c.opts.Hostname = fmt.Sprintf("h%d", bits)
@@ -426,11 +433,20 @@ func skipOwnStackUnderRaceCover(t *testing.T, path string) {
 // ends.
 func unshareTarget(t *testing.T) int {
 	t.Helper()
+	return startUnshare(t, "--pid", "--time", "--mount", "--uts", "--ipc", "--net",
+		"--cgroup", "--user", "--map-root-user", "--mount-proc")
+}
+
+// startUnshare runs util-linux's unshare --fork --kill-child with flags, and
+// then sleep in what it made (after more commands if flags ends with some),
+// and returns the sleep's PID; it is killed when the test ends.
+func startUnshare(t *testing.T, flags ...string) int {
+	t.Helper()
 	if _, err := exec.LookPath("unshare"); err != nil {
 		t.Skip("util-linux unshare not installed:", err)
 	}
-	cmd := exec.Command("unshare", "--fork", "--kill-child", "--pid", "--time", "--mount", "--uts", "--ipc", "--net",
-		"--cgroup", "--user", "--map-root-user", "--mount-proc", "sh", "-c", "echo ready; exec sleep 1000")
+	args := append([]string{"--fork", "--kill-child"}, flags...)
+	cmd := exec.Command("unshare", append(args, "sh", "-c", "echo ready; exec sleep 1000")...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -52,16 +52,28 @@ func Spawn(opts Options) (*Process, error) {
 // the kinds in opts.New created within them (join a user namespace and create
 // a network namespace in it, say); otherwise as the package-level Spawn does.
 //
-// The child enters the namespaces as nsenter(1) does: every kind but the user
-// namespace first, then the user namespace, then again the kinds that failed
-// with EPERM before it, so that entering the user namespace first or last
-// works whichever grants the rights for the rest; mount namespaces come last.
+// A handle from Join keeps a pidfd of the process (Linux 5.3), and the child
+// enters the namespaces through it in one setns(2) (Linux 5.8), where the
+// kernel checks the rights for all of them at once: what a namespace nested
+// in another user namespace needs, such as bwrap's or Flatpak's, which no
+// order of single joins can enter without privilege. The child then checks
+// every namespace it entered against those the handle pinned; if the process
+// has moved since Join, the spawn is made again through the handle's
+// descriptors. Those serve alone otherwise (a handle from Current,
+// FromPath or Unshare, a process gone, an older kernel), as nsenter(1)
+// enters: every kind but the user namespace first, then the user namespace,
+// then again the kinds that failed with EPERM before it, so that entering the
+// user namespace first or last works whichever grants the rights for the
+// rest; mount namespaces come last.
+//
 // Kinds the calling thread is in already are skipped. For a PID namespace,
 // joined or new, the child forks once more (CLONE_PARENT), so the program is
-// inside it, and is still the caller's child. After entering a user namespace
-// the program runs as its uid and gid 0, as with nsenter, unless
-// opts.Credential says otherwise. A new user namespace (User in opts.New) is
-// not supported here.
+// inside it, and is still the caller's child; a new PID namespace inside a
+// joined one is not supported. After entering a user namespace the program
+// runs as its uid and gid 0, as with nsenter, unless opts.Credential says
+// otherwise, or as the caller's own IDs (shown there as the overflow ID) if
+// the namespace maps no root. A new user namespace (User in opts.New) is not
+// supported here.
 func (h *Handle) Spawn(opts Options) (*Process, error) {
 	release, err := h.use()
 	if err != nil {
@@ -86,7 +98,39 @@ func spawnOnThread(h *Handle, opts Options) (p *Process, err error) {
 }
 
 func spawnIn(h *Handle, opts Options) (*Process, error) {
-	s, err := prepare(&opts, h)
+	p, err := spawnVia(h, opts, true)
+	if errors.Is(err, errPidfdMoved) {
+		// The process left the pinned namespaces since Join: enter
+		// them through the handle's descriptors instead.
+		p, err = spawnVia(h, opts, false)
+	}
+	return p, err
+}
+
+// errPidfdMoved is the failure of a child that entered the namespaces of
+// the handle's process through its pidfd and found them other than those
+// the handle pinned.
+var errPidfdMoved = errors.New("the process has left the namespaces that were pinned")
+
+// noJoinPidfdTestHook, set only by tests, makes Handle.Spawn enter through
+// the handle's descriptors, kind by kind, as without a pidfd.
+var noJoinPidfdTestHook bool
+
+// nsLinkName returns the NUL-terminated name of the /proc/PID/ns link that
+// shows the namespace of kind k that a process's children get: for PID and
+// Time, the _for_children link.
+func nsLinkName(k Kind) *byte {
+	name := k.String()
+	if k == PID || k == Time {
+		name += "_for_children"
+	}
+	return &append([]byte(name), 0)[0]
+}
+
+// spawnVia is spawnIn, entering h's namespaces through its pidfd if
+// usePidfd and it has one.
+func spawnVia(h *Handle, opts Options, usePidfd bool) (*Process, error) {
+	s, err := prepare(&opts, h, usePidfd)
 	if err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
 	}
@@ -126,7 +170,7 @@ var stackPool = sync.Pool{New: func() any { return new(childStack) }}
 
 // prepare checks opts and builds everything the child needs, to enter h's
 // namespaces if h is not nil. It clones nothing.
-func prepare(o *Options, h *Handle) (*spawn, error) {
+func prepare(o *Options, h *Handle, usePidfd bool) (*spawn, error) {
 	if err := checkOptions(o); err != nil {
 		return nil, err
 	}
@@ -137,7 +181,7 @@ func prepare(o *Options, h *Handle) (*spawn, error) {
 	p.joinPidfd = -1
 	p.cloneFlags = uintptr(o.New&^Time) | uintptr(syscall.SIGCHLD)
 	if h != nil {
-		if err := s.join(h); err != nil {
+		if err := s.join(h, usePidfd); err != nil {
 			return nil, err
 		}
 	}
@@ -262,7 +306,7 @@ var joinOrder = []Kind{Cgroup, IPC, UTS, Net, PID, Time, Mount}
 
 // join plans the child's entry into h's namespaces, then the creation of the
 // kinds in New inside them.
-func (s *spawn) join(h *Handle) error {
+func (s *spawn) join(h *Handle, usePidfd bool) error {
 	o, p := s.opts, &s.plan
 	if o.New.Has(User) {
 		return errors.New("a new user namespace inside a Handle's namespaces is not supported")
@@ -293,6 +337,18 @@ func (s *spawn) join(h *Handle) error {
 		// caller itself is in, not the one it joined for its children
 		// (EINVAL): that would take a second fork.
 		return fmt.Errorf("a new PID namespace inside the joined PID namespace of %s is not supported", h.desc)
+	}
+	if h.havePidfd && usePidfd && !noJoinPidfdTestHook {
+		p.joinPidfd = h.pidfd
+		for i, k := range s.joinedKinds {
+			p.joinPidfdFlags |= p.joinTypes[i]
+			p.joinNames = append(p.joinNames, nsLinkName(k))
+			p.joinIno = append(p.joinIno, h.ids[k].Ino)
+		}
+		if s.joinedUser {
+			p.joinPidfdFlags |= unix.CLONE_NEWUSER
+			p.joinUserName, p.joinUserIno = nsLinkName(User), h.ids[User].Ino
+		}
 	}
 	// New kinds are made after the joins, inside the joined namespaces.
 	p.cloneFlags = uintptr(syscall.SIGCHLD)
@@ -404,8 +460,9 @@ func (s *spawn) credentials() error {
 	}
 	if s.joinedUser {
 		// As nsenter: root of the joined namespace, no supplementary groups
-		// where setgroups is allowed there.
-		p.setUID, p.setGID, p.setGroups, p.groupsBestEffort = true, true, true, true
+		// where setgroups is allowed there; unlike nsenter, the caller's
+		// own IDs where the namespace maps no root.
+		p.setUID, p.setGID, p.setGroups, p.credsBestEffort = true, true, true, true
 		return nil
 	}
 	if !newUser {
@@ -744,6 +801,8 @@ func (s *spawn) readChildReport(fd int) error {
 			return failure
 		case n != len(buf):
 			return fmt.Errorf("short report from child: %d bytes", n)
+		case failure == nil && report[0] == stepPidfdMoved:
+			failure = errPidfdMoved
 		case failure == nil:
 			failure = &ChildError{Step: s.stepName(report[0]), Err: syscall.Errno(report[1])}
 		}
@@ -794,8 +853,6 @@ func (s *spawn) stepName(step uint32) string {
 		return fmt.Sprintf("unshare %s", Kind(p.unshareFlags))
 	case stepRefork:
 		return "fork into the PID namespace"
-	case stepPidfdMoved:
-		return fmt.Sprintf("setns %s: the process has left the namespaces that were pinned", s.joinDesc)
 	}
 	if i := int(step) - int(stepSetns); i >= 0 && i < len(s.joinedKinds) {
 		return fmt.Sprintf("setns %s %s", s.joinDesc, s.joinedKinds[i])
