@@ -27,7 +27,8 @@ type Options struct {
 	Args []string
 
 	// Env is the environment of the program. If nil, it gets the caller's
-	// environment; a non-nil empty slice gives it none.
+	// environment; a non-nil empty slice gives it none. Of entries with the
+	// same key, the last one wins, as in exec.Cmd.
 	Env []string
 
 	// Dir is the working directory of the program, entered after the new

@@ -776,3 +776,26 @@ func TestUnprivileged(t *testing.T) {
 	skipped := slices.DeleteFunc(strings.Split(out.String(), "\n"), func(l string) bool { return !strings.Contains(l, "--- SKIP") })
 	t.Logf("as uid 65534: %d passed; skipped: %q", ran, skipped)
 }
+
+// TestSpawnEnvDuplicates gives the same key twice: the last value wins, and
+// the program sees the key once, as os/exec's child does.
+func TestSpawnEnvDuplicates(t *testing.T) {
+	env := []string{"A=1", "B=x", "A=2", "C=", "B=y"}
+	var b strings.Builder
+	if err := waitOK(namespace.Spawn(namespace.Options{Path: "/usr/bin/env", Env: env, Stdout: &b})); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	cmd := exec.Command("/usr/bin/env")
+	cmd.Env = env
+	theirs, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(theirs) {
+		t.Errorf("environment %q, os/exec's child %q", out, theirs)
+	}
+	if strings.Count(out, "A=") != 1 || !strings.Contains(out, "A=2\n") || !strings.Contains(out, "B=y\n") {
+		t.Errorf("environment %q: want A=2 and B=y once each", out)
+	}
+}
