@@ -2,5 +2,6 @@
 
 package namespace
 
-// raceEnabled says whether the race detector is on: see choosePath.
-const raceEnabled = true
+// raceBuild says whether the race detector is on: then every child is a
+// copy (see choosePath).
+const raceBuild = true

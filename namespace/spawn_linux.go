@@ -279,22 +279,21 @@ var killAfterReforkTestHook bool
 // that waits for nothing runs on the parent's (vfork). A child that enters
 // or creates a time namespace is a copy: setns and unshare of time refuse a
 // task that shares its memory. So is every child on an architecture without
-// the assembly for the others, and, under the race detector, one that would
-// run on its own stack: with coverage as well (go test -race -cover), the
-// compiler instruments the child's functions whatever their pragmas, with
-// counters that call the race runtime, which needs a goroutine that a child
-// on its own stack does not have.
+// the assembly for the others, and every child of a race-detector build:
+// with coverage too (go test -race -cover, which a program cannot detect
+// reliably), the compiler instruments the child's functions whatever their
+// pragmas, with counters that call the race runtime, which crashes a child
+// on its own stack (it has no goroutine) and can hang a vfork child, which
+// runs it on the suspended parent thread's state. A copy runs it on a copy
+// of everything. (Tests force the other paths under -race alone.)
 func (s *spawn) choosePath() error {
 	o, p := s.opts, &s.plan
 	needSync := o.UIDMap != nil || o.GIDMap != nil
 	path := pathCopy
-	if haveVfork && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time) {
+	if haveVfork && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time) && !raceBuild {
 		path = pathVfork
 		if needSync {
 			path = pathOwnStack
-			if raceEnabled {
-				path = pathCopy
-			}
 		}
 	}
 	if f := forceChildPath; f != pathAuto {

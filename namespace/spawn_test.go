@@ -614,7 +614,7 @@ func TestSpawnParentDeathSignal(t *testing.T) {
 		}
 	}()
 	for _, path := range namespace.ChildPaths {
-		if path == "own stack" && raceEnabled && testing.CoverMode() != "" {
+		if path != "copy" && raceEnabled && testing.CoverMode() != "" {
 			continue // see skipOwnStackUnderRaceCover
 		}
 		namespace.SetChildPath(path)

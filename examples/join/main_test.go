@@ -63,10 +63,22 @@ func demo(t *testing.T, nobody bool, args ...string) (string, int) {
 		}
 		cmd = exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", filepath.Join(dir, "join"))
 		cmd.Dir = dir
+		cmd.Env = os.Environ()
+		if os.Getenv("GOCOVERDIR") != "" {
+			// A -cover binary writes its counters there at exit, or
+			// complains on stderr: give uid 65534 a directory of its
+			// own, thrown away with dir.
+			cover := filepath.Join(dir, "cover")
+			if err := os.Mkdir(cover, 0o777); err != nil || os.Chmod(cover, 0o777) != nil {
+				t.Fatal(err)
+			}
+			cmd.Env = append(cmd.Env, "GOCOVERDIR="+cover)
+		}
 	} else {
 		cmd = exec.Command(self)
+		cmd.Env = os.Environ()
 	}
-	cmd.Env = append(os.Environ(), "NSGO_JOIN_DEMO=1", "NSGO_JOIN_ARGS="+strings.Join(args, " "))
+	cmd.Env = append(cmd.Env, "NSGO_JOIN_DEMO=1", "NSGO_JOIN_ARGS="+strings.Join(args, " "))
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
