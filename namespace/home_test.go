@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -138,8 +137,8 @@ func rerunWithoutCgo(t *testing.T) {
 	if os.Getenv("NSGO_TEST_NO_CGO") != "" {
 		t.Fatal("syscall.AllThreadsSyscall: ENOTSUP in the binary built with CGO_ENABLED=0")
 	}
-	gocmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gocmd); err != nil {
+	gocmd, err := exec.LookPath("go") // go test puts its own first in PATH
+	if err != nil {
 		t.Skipf("cgo is linked in, so syscall.AllThreadsSyscall is not supported, and there is no go command to build without it: %v", err)
 	}
 	exe := filepath.Join(t.TempDir(), "namespace.test")

@@ -220,14 +220,14 @@ func prepare(o *Options, h *Handle, usePidfd bool) (*spawn, error) {
 	}
 	var err error
 	if p.path, err = syscall.BytePtrFromString(path); err != nil {
-		return nil, fmt.Errorf("Path: %w", err)
+		return nil, fmt.Errorf("invalid Path: %w", err)
 	}
 	args := o.Args
 	if len(args) == 0 {
 		args = []string{o.Path}
 	}
 	if p.argv, err = cStrings(args); err != nil {
-		return nil, fmt.Errorf("Args: %w", err)
+		return nil, fmt.Errorf("invalid Args: %w", err)
 	}
 	env := o.Env
 	if env == nil {
@@ -236,11 +236,11 @@ func prepare(o *Options, h *Handle, usePidfd bool) (*spawn, error) {
 		env = dedupEnv(env)
 	}
 	if p.envv, err = cStrings(env); err != nil {
-		return nil, fmt.Errorf("Env: %w", err)
+		return nil, fmt.Errorf("invalid Env: %w", err)
 	}
 	if o.Dir != "" {
 		if p.dir, err = syscall.BytePtrFromString(o.Dir); err != nil {
-			return nil, fmt.Errorf("Dir: %w", err)
+			return nil, fmt.Errorf("invalid Dir: %w", err)
 		}
 	}
 	if err := s.choosePath(); err != nil {
@@ -377,7 +377,7 @@ func checkOptions(o *Options) error {
 	case o.Path == "":
 		return errors.New("empty Path")
 	case o.New&^All != 0:
-		return fmt.Errorf("New has bits that are no namespace kind: %#x", uint64(o.New&^All))
+		return fmt.Errorf("invalid New: bits that are no namespace kind: %#x", uint64(o.New&^All))
 	}
 	if err := procfs.CheckSupported(o.New); err != nil {
 		return err

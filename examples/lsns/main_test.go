@@ -184,7 +184,7 @@ func TestTreeFiltered(t *testing.T) {
 	args := []string{"--tree", "-t", "ipc", "-p", strconv.Itoa(p.Pid)}
 	out, errOut, code := lsns(t, args...)
 	want := []string{
-		fmt.Sprintf(`NS +TYPE +NPROCS +PID +USER +COMMAND`),
+		`NS +TYPE +NPROCS +PID +USER +COMMAND`,
 		fmt.Sprintf(`%d +user +\d+ +\d+ .*`, self.Ino),
 		fmt.Sprintf(`└─%d +user +1 +%d .* sleep 60`, own[procfs.User].Ino, p.Pid),
 		fmt.Sprintf(`  └─%d +ipc +1 +%d .* sleep 60`, own[procfs.IPC].Ino, p.Pid),
