@@ -126,7 +126,11 @@
 // raw system calls in functions marked go:nosplit, reading a plan the parent
 // prepared before the clone. This is how os/exec starts programs too, and it
 // is why Spawn needs no cgo, no re-execution of the caller's binary and no
-// init hook: it works with CGO_ENABLED=0 and under -race.
+// init hook: it works with CGO_ENABLED=0 and under -race. In a race build
+// every child is a copy: with coverage as well (go test -race -cover), the
+// compiler instruments the child's functions whatever their pragmas, with
+// counters that call the race runtime, which a child sharing the parent's
+// memory must not run.
 //
 // # Order of the child's steps
 //
@@ -135,9 +139,13 @@
 //     setgroups, gid_map and uid_map, which grant the child its privileges
 //     inside. Until then it runs nothing that needs them.
 //  3. With Handle.Spawn, whose clone(2) creates nothing: enter the handle's
-//     namespaces as nsenter(1) does (see Handle.Spawn), unshare(2) the kinds
-//     of Options.New but Time, and for a PID namespace, joined or new, fork
-//     once more (CLONE_PARENT), so that the program is inside it.
+//     namespaces, through the joined process's pidfd in one setns(2) and
+//     checked against the pinned ones, or else kind by kind as nsenter(1)
+//     does (see Handle.Spawn); unshare(2) the kinds of Options.New but Time;
+//     and for a PID namespace, joined or new, fork once more (CLONE_PARENT,
+//     so that the program is still the caller's child, and
+//     CLONE_PARENT_SETTID, so that the kernel stores its PID where the
+//     parent reads it), so that the program is inside it.
 //  4. With a new mount namespace: make every mount private (MS_REC|
 //     MS_PRIVATE), as unshare(1) does, so that nothing mounted inside reaches
 //     the caller's namespace; with MountProc, mount a new proc on /proc.
