@@ -104,13 +104,23 @@ func utilLinux(t *testing.T, args ...string) string {
 	if err != nil {
 		t.Skip("util-linux lsns not installed:", err)
 	}
-	cmd := exec.Command(path, args...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("lsns %q: %v", args, err)
+	// util-linux's lsns exits 1 when a process it is reading exits under
+	// it, as they do while other packages' tests run: try a few times.
+	var errOut strings.Builder
+	for try := 1; ; try++ {
+		errOut.Reset()
+		cmd := exec.Command(path, args...)
+		cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
+		cmd.Stderr = &errOut
+		out, err := cmd.Output()
+		if err == nil {
+			return string(out)
+		}
+		if try == 5 {
+			t.Fatalf("lsns %q: %v, 5 times; last: %s", args, err, errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return string(out)
 }
 
 // start runs a program in new user, uts and ipc namespaces, mapped to root
