@@ -26,7 +26,15 @@ import (
 type Handle struct {
 	desc string // "pid 4242", a path, or "self": for errors
 
-	mu     sync.RWMutex // held for reading while the descriptors are in use
+	// mu guards users, idle and closed. A call that uses the descriptors
+	// (Do, Spawn, Bind) counts itself in users; Close marks the handle
+	// closed at once, so that no new call starts, and waits for users to
+	// reach zero. A read lock held across the call would deadlock a Spawn
+	// inside Do's fn as soon as a Close waits, since a waiting writer
+	// blocks new readers.
+	mu     sync.Mutex
+	users  int
+	idle   chan struct{} // made by a Close that waits; closed when users reach 0
 	kinds  Kind
 	fds    map[Kind]int
 	ids    map[Kind]ID
@@ -235,18 +243,29 @@ func (h *Handle) String() string {
 }
 
 // Close releases the namespaces. It waits for Do and Spawn calls that use them
-// to finish; after it, they fail. Closing twice is not an error; closing a
+// to finish; calls that start once Close has begun fail with an error
+// matching os.ErrClosed, even one made inside Do's fn (so fn must not call
+// Close itself: it would wait for its own Do). Closing twice is not an error; closing a
 // zero or nil Handle is, one matching os.ErrInvalid.
 func (h *Handle) Close() error {
 	if err := h.valid(); err != nil {
 		return err
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return nil
 	}
 	h.closed = true
+	var idle chan struct{}
+	if h.users > 0 {
+		h.idle = make(chan struct{})
+		idle = h.idle
+	}
+	h.mu.Unlock()
+	if idle != nil {
+		<-idle
+	}
 	var first error
 	if h.havePidfd {
 		unix.Close(h.pidfd)
@@ -277,10 +296,21 @@ func (h *Handle) use() (func(), error) {
 	if err := h.valid(); err != nil {
 		return nil, err
 	}
-	h.mu.RLock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.closed {
-		h.mu.RUnlock()
 		return nil, fmt.Errorf("%s: %w", h.desc, os.ErrClosed)
 	}
-	return h.mu.RUnlock, nil
+	h.users++
+	return h.release, nil
+}
+
+// release ends a use of the handle.
+func (h *Handle) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.users--; h.users == 0 && h.idle != nil {
+		close(h.idle)
+		h.idle = nil
+	}
 }
