@@ -63,7 +63,10 @@ const (
 	stepUnshare
 	stepRefork
 	stepPidfdMoved // the pidfd's process is no longer in the handle's namespaces
-	stepSetns      // stepSetns+i: entering plan.joinFds[i]; keep last
+	stepSelfSetgroups
+	stepSelfUIDMap
+	stepSelfGIDMap
+	stepSetns // stepSetns+i: entering plan.joinFds[i]; keep last
 )
 
 // childPlan is everything the child needs, prepared by the parent. The child
@@ -90,6 +93,14 @@ type childPlan struct {
 	// namespace: setns and unshare of time refuse a task that shares its
 	// memory.
 	vfork bool
+	// selfUIDMap and selfGIDMap, if not empty, are maps that the child
+	// writes itself, first of all, as unshare -r does: each one line that
+	// maps the caller's own ID, which the creator of a user namespace may
+	// write from inside it (with setgroups denied first for the gid map, if
+	// selfDenySetgroups). Under the race detector only, where a vfork child
+	// must wait for nothing from the parent (see choosePath).
+	selfUIDMap, selfGIDMap []byte
+	selfDenySetgroups      bool
 
 	path *byte
 	argv **byte // nil-terminated
@@ -176,13 +187,17 @@ type childPlan struct {
 
 // Strings the child passes to the kernel.
 var (
-	strSlash       = [...]byte{'/', 0}
-	strProc        = [...]byte{'p', 'r', 'o', 'c', 0}
-	strProcDir     = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
-	strTimensFile  = []byte("self/timens_offsets\x00")
-	strTimeNSFile  = []byte("self/ns/time_for_children\x00")
-	strThreadNS    = []byte("/proc/thread-self/ns\x00")
-	cloneFirstArgs = runtime.GOARCH != "s390x" // s390x takes the stack first
+	strSlash         = [...]byte{'/', 0}
+	strProc          = [...]byte{'p', 'r', 'o', 'c', 0}
+	strProcDir       = [...]byte{'/', 'p', 'r', 'o', 'c', 0}
+	strTimensFile    = []byte("self/timens_offsets\x00")
+	strTimeNSFile    = []byte("self/ns/time_for_children\x00")
+	strThreadNS      = []byte("/proc/thread-self/ns\x00")
+	strSelfSetgroups = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 's', 'e', 't', 'g', 'r', 'o', 'u', 'p', 's', 0}
+	strSelfUIDMap    = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 'u', 'i', 'd', '_', 'm', 'a', 'p', 0}
+	strSelfGIDMap    = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 'g', 'i', 'd', '_', 'm', 'a', 'p', 0}
+	strDeny          = [...]byte{'d', 'e', 'n', 'y'}
+	cloneFirstArgs   = runtime.GOARCH != "s390x" // s390x takes the stack first
 )
 
 // cloneArgs is struct clone_args as clone3(2) takes it, its first version
@@ -310,6 +325,21 @@ func childMain(p *childPlan) {
 				childExit(0)
 			}
 			break
+		}
+	}
+	if p.selfDenySetgroups {
+		if e = childWriteFile(&strSelfSetgroups[0], &strDeny[0], len(strDeny)); e != 0 {
+			childFail(p, stepSelfSetgroups, e)
+		}
+	}
+	if len(p.selfUIDMap) > 0 {
+		if e = childWriteFile(&strSelfUIDMap[0], &p.selfUIDMap[0], len(p.selfUIDMap)); e != 0 {
+			childFail(p, stepSelfUIDMap, e)
+		}
+	}
+	if len(p.selfGIDMap) > 0 {
+		if e = childWriteFile(&strSelfGIDMap[0], &p.selfGIDMap[0], len(p.selfGIDMap)); e != 0 {
+			childFail(p, stepSelfGIDMap, e)
 		}
 	}
 	// The /proc files the child writes are opened relative to /proc,
@@ -537,6 +567,25 @@ func childMain(p *childPlan) {
 
 	_, _, e = syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(p.path)), uintptr(unsafe.Pointer(p.argv)), uintptr(unsafe.Pointer(p.envv)))
 	childFail(p, stepExec, e)
+}
+
+// childWriteFile writes data to the file at path with one write(2) and
+// returns the errno.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childWriteFile(path *byte, data *byte, size int) syscall.Errno {
+	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(path)), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	n, _, e := syscall.RawSyscall6(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(data)), uintptr(size), 0, 0, 0)
+	if e == 0 && n != uintptr(size) {
+		e = syscall.EIO
+	}
+	syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+	return e
 }
 
 // childInNS reports whether the link name under dir, a /proc/thread-self/ns

@@ -127,10 +127,11 @@
 // prepared before the clone. This is how os/exec starts programs too, and it
 // is why Spawn needs no cgo, no re-execution of the caller's binary and no
 // init hook: it works with CGO_ENABLED=0 and under -race. In a race build
-// every child is a copy: with coverage as well (go test -race -cover), the
-// compiler instruments the child's functions whatever their pragmas, with
-// counters that call the race runtime, which a child sharing the parent's
-// memory must not run.
+// no child runs on its own stack: with coverage as well (go test -race
+// -cover), the compiler instruments the child's functions whatever their
+// pragmas, with counters that call the race runtime, which needs a
+// goroutine. A child whose maps map only the caller's own IDs then writes
+// them itself, from inside, and is a vfork child; other maps make a copy.
 //
 // # Order of the child's steps
 //

@@ -16,6 +16,17 @@ import (
 
 // faultOpts is a spawn with a new user namespace and maps, so that the
 // child waits for the parent.
+// parentWritesMaps makes Spawn take, until the test ends, a path on which
+// the parent writes the child's maps: under -race a child whose maps map
+// only the caller's own IDs writes them itself (see choosePath), so force
+// the copy; elsewhere the default, a child on its own stack, does.
+func parentWritesMaps(t *testing.T) {
+	if raceEnabled {
+		old := namespace.SetChildPath("copy")
+		t.Cleanup(func() { namespace.SetChildPath(old) })
+	}
+}
+
 func faultOpts() namespace.Options {
 	uidMap, gidMap := ownMaps()
 	return namespace.Options{Path: "/bin/true", New: namespace.User | namespace.UTS, UIDMap: uidMap, GIDMap: gidMap}
@@ -44,6 +55,7 @@ func checkFault(t *testing.T, opts namespace.Options, want string, is error) {
 // TestFaultChildDiesWaitingForMaps kills the child while it waits for its
 // maps.
 func TestFaultChildDiesWaitingForMaps(t *testing.T) {
+	parentWritesMaps(t)
 	namespace.SetBeforeMapsTestHook(func(pid int) {
 		unix.Kill(pid, unix.SIGKILL)
 		// Let it die, so that the map write meets a dead process.
@@ -62,6 +74,7 @@ func TestFaultChildDiesWaitingForMaps(t *testing.T) {
 // TestFaultMapsWrittenTwice writes the maps before Spawn does: the kernel
 // takes a map once, so Spawn's write fails.
 func TestFaultMapsWrittenTwice(t *testing.T) {
+	parentWritesMaps(t)
 	opts := faultOpts()
 	namespace.SetBeforeMapsTestHook(func(pid int) {
 		if err := idmap.Write(pid, opts.UIDMap, nil, idmap.Auto); err != nil {

@@ -131,8 +131,19 @@ func checkNoLeakThreads(t *testing.T, before counts, slack int) {
 	t.Helper()
 	after := takeCounts(t)
 	if after.fds != before.fds || after.children != before.children || after.threads > before.threads+slack {
-		t.Errorf("leak: before %+v, after %+v; children now %v", before, after, children(t))
+		t.Errorf("leak: before %+v, after %+v; children now %v; fds now %v", before, after, children(t), fdTargets())
 	}
+}
+
+// fdTargets lists this process's descriptors and what they are.
+func fdTargets() []string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var out []string
+	for _, e := range ents {
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		out = append(out, e.Name()+"="+target)
+	}
+	return out
 }
 
 func rng(inside, outside, count uint32) idmap.Range {

@@ -99,11 +99,28 @@ func (h *Handle) Spawn(opts Options) (*Process, error) {
 // skips are those of the cloning thread.
 func spawnOnThread(h *Handle, opts Options) (p *Process, err error) {
 	if opts.ParentDeathSignal != 0 {
-		onSpawnThread(func() { p, err = spawnIn(h, opts) })
+		onSpawnThread(func() { p, err = raceSerialized(h, opts) })
 		return p, err
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	return raceSerialized(h, opts)
+}
+
+// raceSpawnMu makes spawns one at a time in a race build. With coverage too
+// (go test -race -cover), the child's instrumented code calls the race
+// runtime, whose locks a copied child inherits in whatever state they were
+// in at the fork: one held by a concurrent vfork child running the same
+// code in the parent's memory, or by another thread, leaves the copy
+// spinning for ever. One spawn at a time removes the first and makes the
+// second rare (see choosePath); release builds never take the lock.
+var raceSpawnMu sync.Mutex
+
+func raceSerialized(h *Handle, opts Options) (*Process, error) {
+	if raceBuild {
+		raceSpawnMu.Lock()
+		defer raceSpawnMu.Unlock()
+	}
 	return spawnIn(h, opts)
 }
 
@@ -169,6 +186,7 @@ type spawn struct {
 	copiers         []func() error
 	keepAlive       []*os.File // files whose descriptors the child takes
 	ownStack        bool       // the child runs in this process's memory on a stack of its own
+	selfMaps        bool       // the child writes its maps itself (plan.selfUIDMap)
 }
 
 // childStack is the stack of a child that runs in the parent's memory: it
@@ -279,36 +297,68 @@ var killAfterReforkTestHook bool
 // that waits for nothing runs on the parent's (vfork). A child that enters
 // or creates a time namespace is a copy: setns and unshare of time refuse a
 // task that shares its memory. So is every child on an architecture without
-// the assembly for the others, and every child of a race-detector build:
-// with coverage too (go test -race -cover, which a program cannot detect
-// reliably), the compiler instruments the child's functions whatever their
-// pragmas, with counters that call the race runtime, which crashes a child
-// on its own stack (it has no goroutine) and can hang a vfork child, which
-// runs it on the suspended parent thread's state. A copy runs it on a copy
-// of everything. (Tests force the other paths under -race alone.)
+// the assembly for the others.
+//
+// Under the race detector no child runs on its own stack: with coverage too
+// (go test -race -cover, which a program cannot detect reliably), the
+// compiler instruments the child's functions whatever their pragmas
+// (go.dev/issue/43007), with counters that call the race runtime, which
+// needs a goroutine such a child does not have. A copy runs them, but can
+// deadlock in the race runtime if another thread held one of its locks at
+// the fork (spawns are one at a time there, see raceSpawnMu, which makes
+// that rare, not impossible). So copies are kept to what needs them: a child whose maps map
+// only the caller's own IDs writes them itself, from inside the namespace,
+// and is a vfork child; only other maps, which need the parent's
+// privileges or newuidmap, make a copy.
 func (s *spawn) choosePath() error {
 	o, p := s.opts, &s.plan
 	needSync := o.UIDMap != nil || o.GIDMap != nil
 	path := pathCopy
-	if haveVfork && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time) && !raceBuild {
+	if haveVfork && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time) {
 		path = pathVfork
-		if needSync {
+		switch {
+		case !needSync:
+		case !raceBuild:
 			path = pathOwnStack
+		case !s.selfMapsPossible():
+			path = pathCopy
 		}
 	}
 	if f := forceChildPath; f != pathAuto {
 		if f != pathCopy && !haveVfork {
 			return errors.New("test: no CLONE_VM child on this architecture")
 		}
-		if f == pathVfork && needSync {
-			return errors.New("test: a vfork child cannot wait for its ID maps")
+		if f == pathVfork && needSync && !s.selfMapsPossible() {
+			return errors.New("test: a vfork child writes only its own single-ID maps, with setgroups denied")
 		}
 		path = f
 	}
 	s.ownStack = path == pathOwnStack
 	p.vfork = path == pathVfork
+	if p.vfork && needSync {
+		s.selfMaps = true
+		if s.uidMap != nil {
+			p.selfUIDMap = []byte(s.uidMap.String())
+		}
+		if s.gidMap != nil {
+			p.selfGIDMap = []byte(s.gidMap.String())
+			p.selfDenySetgroups = true
+		}
+	}
 	p.testKillAfterRefork = killAfterReforkTestHook
 	return nil
+}
+
+// selfMapsPossible reports whether the child may write its maps itself,
+// from inside its new user namespace, as its creator (user_namespaces(7)):
+// each map one line of the caller's own effective ID, and setgroups denied
+// before a gid map.
+func (s *spawn) selfMapsPossible() bool {
+	own := func(m idmap.Map, id int) bool {
+		return m == nil || len(m) == 1 && m[0].Count == 1 && int(m[0].Outside) == id
+	}
+	return own(s.uidMap, os.Geteuid()) && own(s.gidMap, os.Getegid()) &&
+		(s.gidMap == nil || s.setGroup == idmap.Deny)
 }
 
 // joinOrder is the order in which the child enters a handle's namespaces,
@@ -661,7 +711,7 @@ func (s *spawn) closeParentEnds() {
 // program runs or the child has reported a failure and been reaped.
 func (s *spawn) start() (*Process, error) {
 	p := &s.plan
-	needSync := s.uidMap != nil || s.gidMap != nil
+	needSync := (s.uidMap != nil || s.gidMap != nil) && !s.selfMaps
 	var errPipe, syncPipe [2]int
 
 	syscall.ForkLock.Lock()
@@ -880,6 +930,12 @@ func (s *spawn) stepName(step uint32) string {
 		return fmt.Sprintf("unshare %s", Kind(p.unshareFlags))
 	case stepRefork:
 		return "fork into the PID namespace"
+	case stepSelfSetgroups:
+		return "write deny to /proc/self/setgroups"
+	case stepSelfUIDMap:
+		return fmt.Sprintf("write /proc/self/uid_map %q", p.selfUIDMap)
+	case stepSelfGIDMap:
+		return fmt.Sprintf("write /proc/self/gid_map %q", p.selfGIDMap)
 	}
 	if i := int(step) - int(stepSetns); i >= 0 && i < len(s.joinedKinds) {
 		return fmt.Sprintf("setns %s %s", s.joinDesc, s.joinedKinds[i])
