@@ -32,13 +32,16 @@ type Handle struct {
 	// reach zero. A read lock held across the call would deadlock a Spawn
 	// inside Do's fn as soon as a Close waits, since a waiting writer
 	// blocks new readers.
-	mu     sync.Mutex
-	users  int
-	idle   chan struct{} // made by a Close that waits; closed when users reach 0
-	kinds  Kind
-	fds    map[Kind]int
-	ids    map[Kind]ID
-	closed bool
+	mu    sync.Mutex
+	users int
+	idle  chan struct{} // made by a Close that waits; closed when users reach 0
+	// released is closed once Close has closed the descriptors, which a
+	// second Close waits for.
+	released chan struct{}
+	kinds    Kind
+	fds      map[Kind]int
+	ids      map[Kind]ID
+	closed   bool
 
 	// pidfd, if havePidfd, is a pidfd of the process whose namespaces
 	// Join pinned: Spawn enters them through it in one setns, where the
@@ -245,7 +248,8 @@ func (h *Handle) String() string {
 // Close releases the namespaces. It waits for Do and Spawn calls that use them
 // to finish; calls that start once Close has begun fail with an error
 // matching os.ErrClosed, even one made inside Do's fn (so fn must not call
-// Close itself: it would wait for its own Do). Closing twice is not an error; closing a
+// Close itself: it would wait for its own Do). A second Close returns nil
+// once the first has released the namespaces. Closing twice is not an error; closing a
 // zero or nil Handle is, one matching os.ErrInvalid.
 func (h *Handle) Close() error {
 	if err := h.valid(); err != nil {
@@ -253,10 +257,15 @@ func (h *Handle) Close() error {
 	}
 	h.mu.Lock()
 	if h.closed {
+		// Another Close is under way, or done: return when it is.
+		released := h.released
 		h.mu.Unlock()
+		<-released
 		return nil
 	}
 	h.closed = true
+	h.released = make(chan struct{})
+	defer close(h.released)
 	var idle chan struct{}
 	if h.users > 0 {
 		h.idle = make(chan struct{})

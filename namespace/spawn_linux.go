@@ -157,16 +157,63 @@ func nsLinkName(k Kind) *byte {
 // spawnVia is spawnIn, entering h's namespaces through its pidfd if
 // usePidfd and it has one.
 func spawnVia(h *Handle, opts Options, usePidfd bool) (*Process, error) {
-	s, err := prepare(&opts, h, usePidfd)
-	if err != nil {
-		return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
-	}
-	p, err := s.start()
-	if err != nil {
+	for try := 1; ; try++ {
+		s, err := prepare(&opts, h, usePidfd)
+		if err != nil {
+			return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
+		}
+		p, err := s.start()
+		if err == nil {
+			return p, nil
+		}
 		s.closeParentEnds()
-		return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
+		if !errors.Is(err, errRaceStuck) || try == 3 {
+			return nil, fmt.Errorf("spawn %s: %w", opts.Path, err)
+		}
 	}
-	return p, nil
+}
+
+// errRaceStuck is a copied child of a race build that neither ran the
+// program nor failed within raceStuckAfter, and was killed (see
+// awaitRaceCopy).
+var errRaceStuck = errors.New("the child, a copy in a race build, made no progress for 10s and was killed")
+
+// raceStuckAfter is how long a race build waits for a copied child.
+const raceStuckAfter = 10 * time.Second
+
+// awaitRaceCopy waits, in a race build, until the child of a copy has run
+// the program or reported a failure (fd, the error pipe, is readable). With
+// coverage too (go test -race -cover) the compiler instruments the child's
+// code with counters that call the race runtime (go.dev/issue/43007), whose
+// locks the copy inherits as they were at the fork: one that another thread
+// held then leaves the child spinning for ever. That child is killed, and
+// Spawn makes another; what it did before is confined to namespaces that
+// end with it.
+func (s *spawn) awaitRaceCopy(fd, pid int) error {
+	if !raceBuild || s.plan.vfork || s.ownStack {
+		return nil
+	}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	deadline := time.Now().Add(raceStuckAfter)
+	for {
+		n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds())+1)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil || n > 0:
+			return nil // readChildReport reads what there is
+		case time.Now().Before(deadline):
+			continue
+		}
+		unix.Kill(pid, unix.SIGKILL)
+		if s.plan.refork {
+			if grand := int(atomic.LoadInt32(s.plan.childPID)); grand != 0 {
+				killAndReap(grand)
+			}
+		}
+		reap(pid)
+		return errRaceStuck
+	}
 }
 
 // spawn holds one Spawn call between checking the options and the program's
@@ -788,6 +835,9 @@ func (s *spawn) start() (*Process, error) {
 		}
 	}
 
+	if err := s.awaitRaceCopy(errPipe[0], pid); err != nil {
+		return nil, err
+	}
 	err := s.readChildReport(errPipe[0])
 	if p.refork {
 		// The child forked the program's process and exited, or failed or
