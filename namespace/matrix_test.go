@@ -161,6 +161,19 @@ func (r *matrixRig) run(c cell) string {
 		return "spawn: " + err.Error()
 	}
 	var problems []string
+	// The maps asked for, read back from outside, whoever wrote them:
+	// the parent, or the child itself.
+	for _, m := range []struct {
+		want idmap.Map
+		read func(int) (idmap.Map, error)
+	}{{c.opts.UIDMap, idmap.ReadUIDMap}, {c.opts.GIDMap, idmap.ReadGIDMap}} {
+		if m.want == nil {
+			continue
+		}
+		if got, err := m.read(p.Pid); err != nil || got.String() != m.want.String() {
+			problems = append(problems, fmt.Sprintf("map %q, want %q (%v)", got.String(), m.want.String(), err))
+		}
+	}
 	got, err := procfs.Namespaces(p.Pid)
 	if err != nil {
 		problems = append(problems, "reading its namespaces: "+err.Error())
