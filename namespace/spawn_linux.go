@@ -143,17 +143,6 @@ var errPidfdMoved = errors.New("the process has left the namespaces that were pi
 // the handle's descriptors, kind by kind, as without a pidfd.
 var noJoinPidfdTestHook bool
 
-// nsLinkName returns the NUL-terminated name of the /proc/PID/ns link that
-// shows the namespace of kind k that a process's children get: for PID and
-// Time, the _for_children link.
-func nsLinkName(k Kind) *byte {
-	name := k.String()
-	if k == PID || k == Time {
-		name += "_for_children"
-	}
-	return &append([]byte(name), 0)[0]
-}
-
 // spawnVia is spawnIn, entering h's namespaces through its pidfd if
 // usePidfd and it has one.
 func spawnVia(h *Handle, opts Options, usePidfd bool) (*Process, error) {
@@ -450,12 +439,12 @@ func (s *spawn) join(h *Handle, usePidfd bool) error {
 		p.joinPidfd = h.pidfd
 		for i, k := range s.joinedKinds {
 			p.joinPidfdFlags |= p.joinTypes[i]
-			p.joinNames = append(p.joinNames, nsLinkName(k))
+			p.joinNames = append(p.joinNames, linkFor(k, k == PID || k == Time).cname)
 			p.joinIno = append(p.joinIno, h.ids[k].Ino)
 		}
 		if s.joinedUser {
 			p.joinPidfdFlags |= unix.CLONE_NEWUSER
-			p.joinUserName, p.joinUserIno = nsLinkName(User), h.ids[User].Ino
+			p.joinUserName, p.joinUserIno = ownLink(User).cname, h.ids[User].Ino
 		}
 	}
 	// New kinds are made after the joins, inside the joined namespaces.
@@ -761,6 +750,20 @@ func (s *spawn) start() (*Process, error) {
 	needSync := (s.uidMap != nil || s.gidMap != nil) && !s.selfMaps
 	var errPipe, syncPipe [2]int
 
+	if p.refork {
+		// Where the kernel stores the PID of the program's process: shared
+		// with the child, even a copy.
+		p.childPID, p.pidWord = &p.pidWord, 0
+		if !p.vfork && !s.ownStack {
+			page, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
+			if err != nil {
+				return nil, os.NewSyscallError("mmap", err)
+			}
+			defer unix.Munmap(page)
+			p.childPID = (*int32)(unsafe.Pointer(&page[0]))
+		}
+	}
+
 	syscall.ForkLock.Lock()
 	if err := unix.Pipe2(errPipe[:], unix.O_CLOEXEC); err != nil {
 		syscall.ForkLock.Unlock()
@@ -788,25 +791,6 @@ func (s *spawn) start() (*Process, error) {
 		defer stackPool.Put(stack)
 		p.stackLo = uintptr(unsafe.Pointer(&stack[0]))
 		p.stackTop = uintptr(unsafe.Pointer(&stack[len(stack)-64]))
-	}
-	if p.refork {
-		// Where the kernel stores the PID of the program's process: shared
-		// with the child, even a copy.
-		p.childPID, p.pidWord = &p.pidWord, 0
-		if !p.vfork && !s.ownStack {
-			page, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
-			if err != nil {
-				syscall.ForkLock.Unlock()
-				for _, fd := range []int{errPipe[0], errPipe[1], syncPipe[0], syncPipe[1]} {
-					if needSync || fd == errPipe[0] || fd == errPipe[1] {
-						unix.Close(fd)
-					}
-				}
-				return nil, os.NewSyscallError("mmap", err)
-			}
-			defer unix.Munmap(page)
-			p.childPID = (*int32)(unsafe.Pointer(&page[0]))
-		}
 	}
 	pid, errno := forkExec(p)
 	syscall.ForkLock.Unlock()
