@@ -43,8 +43,6 @@ func runtime_AfterForkInChild()
 const (
 	stepNone uint32 = iota
 	stepPdeathsig
-	stepMountPrivate
-	stepMountProc
 	stepSethostname
 	stepSetdomainname
 	stepUnshareTime
@@ -67,6 +65,8 @@ const (
 	stepSelfUIDMap
 	stepSelfGIDMap
 	stepSetns // stepSetns+i: entering plan.joinFds[i]; keep last
+	// The sandbox families number their steps from 100 (mounts), 150
+	// (terminal), 170 (privileges) and 200 (cgroup), in their files.
 )
 
 // childPlan is everything the child needs, prepared by the parent. The child
@@ -154,9 +154,15 @@ type childPlan struct {
 	// right after it forked the program's process.
 	testKillAfterRefork bool
 
-	pdeathsig    uintptr
-	mountPrivate bool
-	mountProc    bool
+	pdeathsig uintptr
+
+	// The sandbox's families of steps, each in a file of its own: mounts and
+	// the new root (mount_linux.go), session and terminal
+	// (terminal_linux.go), limits, capabilities, no_new_privs and seccomp
+	// (privileges_linux.go).
+	mnt  mountPlan
+	term termPlan
+	priv privPlan
 
 	hostname   []byte
 	domainname []byte
@@ -180,8 +186,10 @@ type childPlan struct {
 	// themselves (see childOwnStack and forkExec).
 	sigmask uint64
 
-	statfs   unix.Statfs_t // the child's fstatfs buffer
-	report   [2]uint32     // step, errno
+	sigact   [3]kernelSigaction // an own-stack child's rt_sigaction buffers
+	statfs   unix.Statfs_t      // the child's fstatfs buffer
+	procRoot uintptr            // /proc, opened by childOpenProc, or AT_FDCWD
+	report   [3]uint32          // step, errno, index (which mount, which limit, ...)
 	syncByte byte
 }
 
@@ -211,6 +219,14 @@ type cloneArgs struct {
 	stack      uint64 // the lowest address; the kernel adds stackSize
 	stackSize  uint64
 	tls        uint64
+}
+
+// kernelSigaction is struct sigaction as rt_sigaction(2) takes it on amd64 (the one architecture whose own-stack child uses it).
+type kernelSigaction struct {
+	handler  uintptr // 0 SIG_DFL, 1 SIG_IGN, or a function
+	flags    uint64
+	restorer uintptr
+	mask     uint64
 }
 
 // noClone3 is set once clone3 with CLONE_CLEAR_SIGHAND fails where clone
@@ -305,19 +321,48 @@ func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
 	return int(r), syscall.Errno(e)
 }
 
-// childMain runs in the child and ends in execve or exit.
+// childMain runs in the child and ends in execve or exit: the steps in the
+// order that the package documentation gives, each a function that returns
+// only if it succeeded.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func childMain(p *childPlan) {
-	var e syscall.Errno
+	childAwaitMaps(p)
+	childSelfMaps(p)
+	childOpenProc(p)
+	childJoin(p)
+	childUnshare(p)
+	childRefork(p)
+	childSession(p)
+	childMounts(p)
+	childNames(p)
+	childTime(p)
+	childRlimits(p)
+	childBounding(p)
+	childCreds(p)
+	childCaps(p)
+	childPdeathsig(p)
+	childChdir(p)
+	childFds(p)
+	childTerminal(p)
+	childSeccomp(p)
+	childExec(p)
+}
+
+// childAwaitMaps waits until the parent has written the ID maps, if it writes them.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childAwaitMaps(p *childPlan) {
 	if p.syncFd >= 0 {
 		// Wait for the parent to write the ID maps. End-of-file means the
 		// parent gave up (or died): leave quietly, it reaps or abandons us.
-		syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(p.syncWriteFd), 0, 0)
+		syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(p.syncWriteFd), 0, 0, 0, 0, 0)
 		for {
-			n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(p.syncFd), uintptr(unsafe.Pointer(&p.syncByte)), 1)
+			n, _, e := syscall.RawSyscall6(syscall.SYS_READ, uintptr(p.syncFd), uintptr(unsafe.Pointer(&p.syncByte)), 1, 0, 0, 0)
 			if e == syscall.EINTR {
 				continue
 			}
@@ -327,6 +372,15 @@ func childMain(p *childPlan) {
 			break
 		}
 	}
+}
+
+// childSelfMaps writes the ID maps that the child writes itself (see choosePath).
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childSelfMaps(p *childPlan) {
+	var e syscall.Errno
 	if p.selfDenySetgroups {
 		if e = childWriteFile(&strSelfSetgroups[0], &strDeny[0], len(strDeny)); e != 0 {
 			childFail(p, stepSelfSetgroups, e)
@@ -342,16 +396,24 @@ func childMain(p *childPlan) {
 			childFail(p, stepSelfGIDMap, e)
 		}
 	}
+}
+
+// childOpenProc opens /proc for the time namespace steps.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childOpenProc(p *childPlan) {
 	// The /proc files the child writes are opened relative to /proc,
 	// opened here, before it may enter a mount namespace whose /proc another
 	// process controls, and checked to be procfs. They are under "self",
 	// looked up when they are opened: by the process that runs the
 	// program, which a child that forks it into a PID namespace is not.
-	procRoot := uintptr(atFDCWD)
+	p.procRoot = atFDCWD
 	if p.unshareTime {
 		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strProcDir[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
 		if e == 0 {
-			_, _, e = syscall.RawSyscall(syscall.SYS_FSTATFS, fd, uintptr(unsafe.Pointer(&p.statfs)), 0)
+			_, _, e = syscall.RawSyscall6(syscall.SYS_FSTATFS, fd, uintptr(unsafe.Pointer(&p.statfs)), 0, 0, 0, 0)
 		}
 		if e == 0 && p.statfs.Type != unix.PROC_SUPER_MAGIC {
 			e = syscall.EXDEV
@@ -359,16 +421,25 @@ func childMain(p *childPlan) {
 		if e != 0 {
 			childFail(p, stepOpenProc, e)
 		}
-		procRoot = fd
+		p.procRoot = fd
 	}
+}
+
+// childJoin enters a handle's namespaces.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childJoin(p *childPlan) {
 	joined := false
+	var e syscall.Errno
 	if p.joinPidfd >= 0 {
 		// One setns through the pidfd, checked against the handle's
 		// namespaces through /proc/thread-self/ns, opened before it; without
 		// that directory, the descriptors alone.
 		dir, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strThreadNS[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
 		if e == 0 {
-			if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(p.joinPidfd), p.joinPidfdFlags, 0); e == 0 {
+			if _, _, e = syscall.RawSyscall6(unix.SYS_SETNS, uintptr(p.joinPidfd), p.joinPidfdFlags, 0, 0, 0, 0); e == 0 {
 				joined = true
 				if p.joinUserName != nil && !childInNS(p, dir, p.joinUserName, p.joinUserIno) {
 					childFail(p, stepPidfdMoved, syscall.ESTALE)
@@ -379,7 +450,7 @@ func childMain(p *childPlan) {
 					}
 				}
 			}
-			syscall.RawSyscall(syscall.SYS_CLOSE, dir, 0, 0)
+			syscall.RawSyscall6(syscall.SYS_CLOSE, dir, 0, 0, 0, 0, 0)
 		}
 	}
 	if !joined && (len(p.joinFds) > 0 || p.joinUser >= 0) {
@@ -387,7 +458,7 @@ func childMain(p *childPlan) {
 		// namespace follows; the user namespace; what failed, again.
 		var failed [8]bool
 		for i := 0; i < len(p.joinFds); i++ {
-			if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(p.joinFds[i]), p.joinTypes[i], 0); e != 0 {
+			if _, _, e = syscall.RawSyscall6(unix.SYS_SETNS, uintptr(p.joinFds[i]), p.joinTypes[i], 0, 0, 0, 0); e != 0 {
 				if e == syscall.EPERM && p.joinUser >= 0 {
 					failed[i] = true
 					continue
@@ -396,23 +467,41 @@ func childMain(p *childPlan) {
 			}
 		}
 		if p.joinUser >= 0 {
-			if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(p.joinUser), unix.CLONE_NEWUSER, 0); e != 0 {
+			if _, _, e = syscall.RawSyscall6(unix.SYS_SETNS, uintptr(p.joinUser), unix.CLONE_NEWUSER, 0, 0, 0, 0); e != 0 {
 				childFail(p, stepSetnsUser, e)
 			}
 		}
 		for i := 0; i < len(p.joinFds); i++ {
 			if failed[i] {
-				if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, uintptr(p.joinFds[i]), p.joinTypes[i], 0); e != 0 {
+				if _, _, e = syscall.RawSyscall6(unix.SYS_SETNS, uintptr(p.joinFds[i]), p.joinTypes[i], 0, 0, 0, 0); e != 0 {
 					childFail(p, stepSetns+uint32(i), e)
 				}
 			}
 		}
 	}
+}
+
+// childUnshare creates the new namespaces of a child that joined some.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childUnshare(p *childPlan) {
+	var e syscall.Errno
 	if p.unshareFlags != 0 {
-		if _, _, e = syscall.RawSyscall(syscall.SYS_UNSHARE, p.unshareFlags, 0, 0); e != 0 {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_UNSHARE, p.unshareFlags, 0, 0, 0, 0, 0); e != 0 {
 			childFail(p, stepUnshare, e)
 		}
 	}
+}
+
+// childRefork forks the program's process into a PID namespace, joined or new; the child itself exits.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childRefork(p *childPlan) {
+	var e syscall.Errno
 	if p.refork {
 		// A PID namespace applies to children only. The program's process is
 		// forked with CLONE_PARENT, so it is the caller's child too, and
@@ -437,84 +526,109 @@ func childMain(p *childPlan) {
 		}
 		if r != 0 {
 			if p.testKillAfterRefork {
-				self, _, _ := syscall.RawSyscall(syscall.SYS_GETPID, 0, 0, 0)
-				syscall.RawSyscall(syscall.SYS_KILL, self, uintptr(syscall.SIGKILL), 0)
+				self, _, _ := syscall.RawSyscall6(syscall.SYS_GETPID, 0, 0, 0, 0, 0, 0)
+				syscall.RawSyscall6(syscall.SYS_KILL, self, uintptr(syscall.SIGKILL), 0, 0, 0, 0)
 			}
 			childExit(0)
 		}
 	}
-	if p.mountPrivate {
-		if _, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, 0, uintptr(unsafe.Pointer(&strSlash[0])), 0, unix.MS_REC|unix.MS_PRIVATE, 0, 0); e != 0 {
-			childFail(p, stepMountPrivate, e)
-		}
-	}
-	if p.mountProc {
-		if _, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, uintptr(unsafe.Pointer(&strProc[0])), uintptr(unsafe.Pointer(&strProcDir[0])),
-			uintptr(unsafe.Pointer(&strProc[0])), unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0, 0); e != 0 {
-			childFail(p, stepMountProc, e)
-		}
-	}
+}
+
+// childNames sets the host and domain names.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childNames(p *childPlan) {
+	var e syscall.Errno
 	if len(p.hostname) > 0 {
-		if _, _, e = syscall.RawSyscall(syscall.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(&p.hostname[0])), uintptr(len(p.hostname)), 0); e != 0 {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_SETHOSTNAME, uintptr(unsafe.Pointer(&p.hostname[0])), uintptr(len(p.hostname)), 0, 0, 0, 0); e != 0 {
 			childFail(p, stepSethostname, e)
 		}
 	}
 	if len(p.domainname) > 0 {
-		if _, _, e = syscall.RawSyscall(syscall.SYS_SETDOMAINNAME, uintptr(unsafe.Pointer(&p.domainname[0])), uintptr(len(p.domainname)), 0); e != 0 {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_SETDOMAINNAME, uintptr(unsafe.Pointer(&p.domainname[0])), uintptr(len(p.domainname)), 0, 0, 0, 0); e != 0 {
 			childFail(p, stepSetdomainname, e)
 		}
 	}
+}
+
+// childTime creates and enters the new time namespace.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childTime(p *childPlan) {
+	var e syscall.Errno
 	if p.unshareTime {
 		// unshare makes the namespace for the children, where the offsets can
 		// still be written; then the child, being single-threaded, enters it
 		// with setns (Linux 5.6), which freezes the offsets. That works
 		// whether or not execve would move it there by itself.
-		if _, _, e = syscall.RawSyscall(syscall.SYS_UNSHARE, unix.CLONE_NEWTIME, 0, 0); e != 0 {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_UNSHARE, unix.CLONE_NEWTIME, 0, 0, 0, 0, 0); e != 0 {
 			childFail(p, stepUnshareTime, e)
 		}
 		if len(p.timeOffsets) > 0 {
-			fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, procRoot, uintptr(unsafe.Pointer(&strTimensFile[0])), unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0, 0, 0)
+			fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, p.procRoot, uintptr(unsafe.Pointer(&strTimensFile[0])), unix.O_WRONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0, 0, 0)
 			if e != 0 {
 				childFail(p, stepOpenTimens, e)
 			}
-			n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p.timeOffsets[0])), uintptr(len(p.timeOffsets)))
+			n, _, e := syscall.RawSyscall6(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p.timeOffsets[0])), uintptr(len(p.timeOffsets)), 0, 0, 0)
 			if e == 0 && n != uintptr(len(p.timeOffsets)) {
 				e = syscall.EIO
 			}
 			if e != 0 {
 				childFail(p, stepWriteTimens, e)
 			}
-			syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
+			syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 		}
-		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, procRoot, uintptr(unsafe.Pointer(&strTimeNSFile[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
+		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, p.procRoot, uintptr(unsafe.Pointer(&strTimeNSFile[0])), unix.O_RDONLY|unix.O_CLOEXEC, 0, 0, 0)
 		if e != 0 {
 			childFail(p, stepOpenTimeNS, e)
 		}
-		if _, _, e = syscall.RawSyscall(unix.SYS_SETNS, fd, unix.CLONE_NEWTIME, 0); e != 0 {
+		if _, _, e = syscall.RawSyscall6(unix.SYS_SETNS, fd, unix.CLONE_NEWTIME, 0, 0, 0, 0); e != 0 {
 			childFail(p, stepSetnsTime, e)
 		}
-		syscall.RawSyscall(syscall.SYS_CLOSE, fd, 0, 0)
-		syscall.RawSyscall(syscall.SYS_CLOSE, procRoot, 0, 0)
+		syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+		syscall.RawSyscall6(syscall.SYS_CLOSE, p.procRoot, 0, 0, 0, 0, 0)
 	}
+}
+
+// childCreds changes the credentials.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childCreds(p *childPlan) {
+	var e syscall.Errno
 	if p.setGroups {
 		var list uintptr
 		if len(p.groups) > 0 {
 			list = uintptr(unsafe.Pointer(&p.groups[0]))
 		}
-		if _, _, e = syscall.RawSyscall(sysSetgroups, uintptr(len(p.groups)), list, 0); e != 0 && !(e == syscall.EPERM && p.credsBestEffort) {
+		if _, _, e = syscall.RawSyscall6(sysSetgroups, uintptr(len(p.groups)), list, 0, 0, 0, 0); e != 0 && !(e == syscall.EPERM && p.credsBestEffort) {
 			childFail(p, stepSetgroups, e)
 		}
 	}
 	if p.setGID {
-		if _, _, e = syscall.RawSyscall(sysSetresgid, p.gid, p.gid, p.gid); e != 0 && !(e == syscall.EINVAL && p.credsBestEffort) {
+		if _, _, e = syscall.RawSyscall6(sysSetresgid, p.gid, p.gid, p.gid, 0, 0, 0); e != 0 && !(e == syscall.EINVAL && p.credsBestEffort) {
 			childFail(p, stepSetgid, e)
 		}
 	}
 	if p.setUID {
-		if _, _, e = syscall.RawSyscall(sysSetresuid, p.uid, p.uid, p.uid); e != 0 && !(e == syscall.EINVAL && p.credsBestEffort) {
+		if _, _, e = syscall.RawSyscall6(sysSetresuid, p.uid, p.uid, p.uid, 0, 0, 0); e != 0 && !(e == syscall.EINVAL && p.credsBestEffort) {
 			childFail(p, stepSetuid, e)
 		}
 	}
+}
+
+// childPdeathsig sets the parent-death signal.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childPdeathsig(p *childPlan) {
+	var e syscall.Errno
 	// The kernel clears the parent-death signal when the credentials change,
 	// so set it after them. The parent thread cannot exit before the execve:
 	// it waits in Spawn for the error pipe to close.
@@ -523,19 +637,36 @@ func childMain(p *childPlan) {
 			childFail(p, stepPdeathsig, e)
 		}
 	}
+}
+
+// childChdir changes the working directory.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childChdir(p *childPlan) {
+	var e syscall.Errno
 	if p.dir != nil {
-		if _, _, e = syscall.RawSyscall(syscall.SYS_CHDIR, uintptr(unsafe.Pointer(p.dir)), 0, 0); e != 0 {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_CHDIR, uintptr(unsafe.Pointer(p.dir)), 0, 0, 0, 0, 0); e != 0 {
 			childFail(p, stepChdir, e)
 		}
 	}
+}
 
+// childFds puts the program's descriptors in place.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childFds(p *childPlan) {
+	var e syscall.Errno
 	// Descriptors. First move the error pipe and every source that sits on a
 	// target number (0..len(fds)-1) above all of them, then put each source on
 	// its target; dup3 without O_CLOEXEC leaves the targets open across
 	// execve, and everything else the caller had is close-on-exec.
 	next := p.nextFd
 	if p.errFd < len(p.fds) {
-		if _, _, e = syscall.RawSyscall(syscall.SYS_DUP3, uintptr(p.errFd), uintptr(next), syscall.O_CLOEXEC); e != 0 {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_DUP3, uintptr(p.errFd), uintptr(next), syscall.O_CLOEXEC, 0, 0, 0); e != 0 {
 			childFail(p, stepDupFd, e)
 		}
 		p.errFd = next
@@ -543,7 +674,7 @@ func childMain(p *childPlan) {
 	}
 	for i := 0; i < len(p.fds); i++ {
 		if p.fds[i] >= 0 && p.fds[i] < len(p.fds) {
-			if _, _, e = syscall.RawSyscall(syscall.SYS_DUP3, uintptr(p.fds[i]), uintptr(next), syscall.O_CLOEXEC); e != 0 {
+			if _, _, e = syscall.RawSyscall6(syscall.SYS_DUP3, uintptr(p.fds[i]), uintptr(next), syscall.O_CLOEXEC, 0, 0, 0); e != 0 {
 				childFail(p, stepDupFd, e)
 			}
 			p.fds[i] = next
@@ -552,10 +683,10 @@ func childMain(p *childPlan) {
 	}
 	for i := 0; i < len(p.fds); i++ {
 		if p.fds[i] < 0 {
-			syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(i), 0, 0)
+			syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(i), 0, 0, 0, 0, 0)
 			continue
 		}
-		if _, _, e = syscall.RawSyscall(syscall.SYS_DUP3, uintptr(p.fds[i]), uintptr(i), 0); e != 0 {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_DUP3, uintptr(p.fds[i]), uintptr(i), 0, 0, 0, 0); e != 0 {
 			childFail(p, stepDupFd, e)
 		}
 	}
@@ -563,9 +694,16 @@ func childMain(p *childPlan) {
 	// Descriptors the caller inherited without close-on-exec must not reach
 	// the program either: mark every one above the targets close-on-exec
 	// (Linux 5.11; older kernels refuse the flag and keep such descriptors).
-	syscall.RawSyscall(unix.SYS_CLOSE_RANGE, uintptr(len(p.fds)), ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC)
+	syscall.RawSyscall6(unix.SYS_CLOSE_RANGE, uintptr(len(p.fds)), ^uintptr(0), unix.CLOSE_RANGE_CLOEXEC, 0, 0, 0)
+}
 
-	_, _, e = syscall.RawSyscall(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(p.path)), uintptr(unsafe.Pointer(p.argv)), uintptr(unsafe.Pointer(p.envv)))
+// childExec runs the program.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childExec(p *childPlan) {
+	_, _, e := syscall.RawSyscall6(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(p.path)), uintptr(unsafe.Pointer(p.argv)), uintptr(unsafe.Pointer(p.envv)), 0, 0, 0)
 	childFail(p, stepExec, e)
 }
 
@@ -606,9 +744,20 @@ func childInNS(p *childPlan, dir uintptr, name *byte, ino uint64) bool {
 //go:norace
 //go:nocheckptr
 func childFail(p *childPlan, step uint32, errno syscall.Errno) {
+	childFailAt(p, step, 0, errno)
+}
+
+// childFailAt reports step, the index of what it was doing (a mount, a
+// limit, ...) and errno to the parent and exits.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childFailAt(p *childPlan, step, idx uint32, errno syscall.Errno) {
 	p.report[0] = step
 	p.report[1] = uint32(errno)
-	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(p.errFd), uintptr(unsafe.Pointer(&p.report)), unsafe.Sizeof(p.report))
+	p.report[2] = idx
+	syscall.RawSyscall6(syscall.SYS_WRITE, uintptr(p.errFd), uintptr(unsafe.Pointer(&p.report)), unsafe.Sizeof(p.report), 0, 0, 0)
 	childExit(127)
 }
 
@@ -616,6 +765,6 @@ func childFail(p *childPlan, step uint32, errno syscall.Errno) {
 //go:norace
 func childExit(code uintptr) {
 	for {
-		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, code, 0, 0)
+		syscall.RawSyscall6(syscall.SYS_EXIT_GROUP, code, 0, 0, 0, 0, 0)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nsgo/nsgo/idmap"
+	"golang.org/x/sys/unix"
 )
 
 // Options describes a process for Spawn to start: the program, its
@@ -109,6 +110,68 @@ type Options struct {
 	// first such spawn and lives as long as the process (for
 	// go.uber.org/goleak: IgnoreAnyFunction on that name).
 	ParentDeathSignal syscall.Signal
+
+	// Sandbox options: the child sets each up with raw system calls between
+	// clone and execve, in the order that the package documentation gives.
+
+	// Root, if not empty, is the program's new root directory: the child
+	// makes it a mount point if it is not one, applies Mounts under it,
+	// pivot_root(2)s into it and detaches the old root. It requires Mount
+	// in New. See MountSpec for a root that is an empty tmpfs, as bwrap's.
+	Root string
+
+	// Mounts are mounted in order, each Target inside Root (or in the
+	// current root when Root is empty). They require Mount in New.
+	Mounts []MountSpec
+
+	// Propagation is how mounts propagate between the new mount namespace
+	// and the caller's: private (the zero value) cuts every tie, as
+	// unshare(1) does by default. It requires Mount in New.
+	Propagation Propagation
+
+	// Setsid makes the program the leader of a new session, as
+	// syscall.SysProcAttr.Setsid does.
+	Setsid bool
+
+	// Setpgid puts the program in process group Pgid, or in a new group of
+	// its own when Pgid is 0, as syscall.SysProcAttr.Setpgid does.
+	Setpgid bool
+	Pgid    int
+
+	// Setctty makes descriptor Ctty of the program (0 for its standard
+	// input; a terminal) its controlling terminal. It requires Setsid.
+	Setctty bool
+
+	// Foreground puts the program's process group (a new one, as Setpgid
+	// makes) in the foreground of terminal Ctty, a descriptor number of the
+	// program.
+	Foreground bool
+
+	// Ctty is the program's descriptor of the terminal for Setctty and
+	// Foreground.
+	Ctty int
+
+	// NoNewPrivs sets the no_new_privs bit (prctl PR_SET_NO_NEW_PRIVS): the
+	// program and its children cannot gain privileges through execve of a
+	// set-user-ID file or file capabilities.
+	NoNewPrivs bool
+
+	// Capabilities, if not nil, are the capability sets the program keeps.
+	// Nil keeps what the kernel gives: all of them to root, or to the root
+	// of a new user namespace, inside it.
+	Capabilities *Capabilities
+
+	// Seccomp, if not empty, is a classic BPF program installed as a
+	// seccomp filter (SECCOMP_SET_MODE_FILTER) right before execve. It
+	// needs NoNewPrivs, or CAP_SYS_ADMIN where the child runs.
+	Seccomp []unix.SockFilter
+
+	// Rlimits are resource limits set in the child, in order.
+	Rlimits []Rlimit
+
+	// Cgroup, if set, is the cgroup v2 directory the program is born in
+	// (clone3 with CLONE_INTO_CGROUP, Linux 5.7).
+	Cgroup CgroupDir
 }
 
 // Credential is the user ID, group ID and supplementary groups a process runs
@@ -117,4 +180,9 @@ type Credential struct {
 	UID    uint32
 	GID    uint32
 	Groups []uint32 // supplementary groups; empty drops them all
+
+	// NoSetGroups leaves the supplementary groups as they are (Groups is
+	// then ignored), so that a caller without CAP_SETGID can pass a
+	// Credential, as syscall.Credential.NoSetGroups does.
+	NoSetGroups bool
 }

@@ -251,8 +251,6 @@ func prepare(o *Options, h *Handle, usePidfd bool) (*spawn, error) {
 	}
 	p.unshareTime = o.New.Has(Time)
 	p.timeOffsets = timeOffsetsText(o.MonotonicOffset, o.BoottimeOffset)
-	p.mountPrivate = o.New.Has(Mount)
-	p.mountProc = o.MountProc
 	p.pdeathsig = uintptr(o.ParentDeathSignal)
 	if o.Hostname != "" {
 		p.hostname = []byte(o.Hostname)
@@ -262,6 +260,19 @@ func prepare(o *Options, h *Handle, usePidfd bool) (*spawn, error) {
 	}
 	if err := s.credentials(); err != nil {
 		return nil, err
+	}
+	// The sandbox's families check their options and plan their steps;
+	// what they open is closed after the start, or here on failure.
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeParentEnds()
+		}
+	}()
+	for _, plan := range []func() error{s.planTerminal, s.planMounts, s.planPrivileges, s.planCgroup} {
+		if err := plan(); err != nil {
+			return nil, err
+		}
 	}
 
 	path := o.Path
@@ -301,9 +312,9 @@ func prepare(o *Options, h *Handle, usePidfd bool) (*spawn, error) {
 		return nil, err
 	}
 	if err := s.files(); err != nil {
-		s.closeParentEnds()
 		return nil, err
 	}
+	ok = true
 	return s, nil
 }
 
@@ -898,7 +909,7 @@ func (f *finalMap) get() (idmap.Map, error) {
 // reports, a *ChildError, or nil. Reading goes on to the end after a
 // failure: end-of-file says that no child writes any more.
 func (s *spawn) readChildReport(fd int) error {
-	var report [2]uint32 // step, errno: what childFail writes
+	var report [3]uint32 // step, errno, index: what childFailAt writes
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(&report)), unsafe.Sizeof(report))
 	var failure error
 	for {
@@ -915,19 +926,20 @@ func (s *spawn) readChildReport(fd int) error {
 		case failure == nil && report[0] == stepPidfdMoved:
 			failure = errPidfdMoved
 		case failure == nil:
-			failure = &ChildError{Step: s.stepName(report[0]), Err: syscall.Errno(report[1])}
+			failure = &ChildError{Step: s.stepName(report[0], report[2]), Err: syscall.Errno(report[1])}
 		}
 	}
 }
 
 // stepName describes a step of the child for a ChildError.
-func (s *spawn) stepName(step uint32) string {
+func (s *spawn) stepName(step, idx uint32) string {
 	o, p := s.opts, &s.plan
+	for _, family := range []func(step, idx uint32) string{s.mountStepName, s.termStepName, s.privStepName, s.cgroupStepName} {
+		if name := family(step, idx); name != "" {
+			return name
+		}
+	}
 	switch step {
-	case stepMountPrivate:
-		return "make / private (mount MS_REC|MS_PRIVATE)"
-	case stepMountProc:
-		return "mount /proc"
 	case stepSethostname:
 		return fmt.Sprintf("sethostname %q", o.Hostname)
 	case stepSetdomainname:

@@ -41,28 +41,21 @@ func childOwnStack(p *childPlan) {
 		// each, and put back those that were ignored, which stay ignored,
 		// as across execve. Every signal is blocked meanwhile. (clone3 with
 		// CLONE_CLEAR_SIGHAND, Linux 5.5, did all this already.)
-		var old, dfl, ign kernelSigaction
-		ign.handler = sigIgn
+		old, dfl, ign := &p.sigact[0], &p.sigact[1], &p.sigact[2]
+		*dfl = kernelSigaction{}
+		*ign = kernelSigaction{handler: sigIgn}
 		for sig := uintptr(1); sig <= 64; sig++ {
 			if sig == uintptr(syscall.SIGKILL) || sig == uintptr(syscall.SIGSTOP) {
 				continue
 			}
-			_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), uintptr(unsafe.Pointer(&old)), 8, 0, 0)
+			_, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(dfl)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
 			if e == 0 && old.handler == sigIgn {
-				syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&ign)), 0, 8, 0, 0)
+				syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(ign)), 0, 8, 0, 0)
 			}
 		}
 	}
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 2 /* SIG_SETMASK */, uintptr(unsafe.Pointer(&p.sigmask)), 0, 8, 0, 0)
 	childMain(p)
-}
-
-// kernelSigaction is struct sigaction as rt_sigaction(2) takes it on amd64.
-type kernelSigaction struct {
-	handler  uintptr // 0 SIG_DFL, 1 SIG_IGN, or a function
-	flags    uint64
-	restorer uintptr
-	mask     uint64
 }
 
 const sigIgn = 1
