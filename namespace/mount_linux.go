@@ -87,4 +87,3 @@ func childMounts(p *childPlan) {
 		}
 	}
 }
-
