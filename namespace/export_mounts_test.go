@@ -1,0 +1,30 @@
+package namespace
+
+// SetMountsFallback makes Mounts skip statmount and read mountinfo: "thread"
+// from a thread that entered the namespace, "process" from the joined
+// process's /proc/PID/mountinfo, "" neither (the default: statmount where the
+// kernel has it). It returns the old setting.
+func SetMountsFallback(mode string) string {
+	old := mountsFallbackTestHook
+	switch mode {
+	case "", "thread", "process":
+		mountsFallbackTestHook = mode
+	default:
+		panic("unknown mounts fallback " + mode)
+	}
+	return old
+}
+
+// StatmountSupported reports whether Mounts found statmount and listmount
+// with everything it needs; false until its first call.
+func StatmountSupported() bool { return statmountState.Load() == 1 }
+
+// ParseMountinfo is parseMountinfo, for tests of the parser.
+var ParseMountinfo = parseMountinfo
+
+// StatmountLayout returns the size of struct statmount and mnt_id_req as
+// nsgo defines them, and the offsets of the fields the kernel header gives,
+// by name.
+func StatmountLayout() (sizes map[string]uintptr, offsets map[string]uintptr) {
+	return statmountSizes(), statmountOffsets()
+}

@@ -1,0 +1,364 @@
+package namespace_test
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nsgo/nsgo/namespace")
+
+// mountScript makes a container's root: a tmpfs at $1 with the host's
+// programs bound in, some mounts of its own, then pivot_root into it. It
+// prints "ready" and sleeps.
+const mountScript = `set -e
+R=$1
+mount -t tmpfs -o mode=0755 ctr "$R"
+mkdir "$R/old" "$R/proc" "$R/data" "$R/ro" "$R/shared" "$R/sp ace"
+for d in bin sbin lib lib64 usr etc; do
+	if [ -L /$d ]; then ln -s "$(readlink /$d)" "$R/$d"
+	elif [ -d /$d ]; then mkdir "$R/$d"; mount --rbind /$d "$R/$d"; fi
+done
+mount -t tmpfs -o size=1m,mode=0700 'data source' "$R/data"
+mount -t tmpfs -o ro,nosuid,nodev,noexec,noatime rotmp "$R/ro"
+mount -t tmpfs sh "$R/shared"
+mount --make-shared "$R/shared"
+mount -t tmpfs -o nosymfollow,strictatime sp "$R/sp ace"
+mount -t proc proc "$R/proc"
+cd "$R"
+pivot_root . old
+umount -l /old
+rmdir /old
+echo ready
+exec sleep 1000
+`
+
+// mountContainer is a process in new mount and PID namespaces (and a user
+// namespace with user set, as an unprivileged caller needs) with a root of
+// its own, made by mountScript.
+type mountContainer struct {
+	p   *namespace.Process
+	dir string // the host directory its root was made on
+}
+
+func startMountContainer(t *testing.T, user bool) *mountContainer {
+	t.Helper()
+	dir := t.TempDir()
+	opts := namespace.Options{
+		Path: "/bin/sh", Args: []string{"sh", "-c", mountScript, "sh", dir},
+		New: namespace.Mount | namespace.PID | namespace.UTS | namespace.IPC,
+	}
+	if user {
+		opts.New |= namespace.User
+		opts.UIDMap, opts.GIDMap = ownMaps()
+	} else if !privileged {
+		t.Skip("a container without a user namespace needs root")
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Stdout, opts.Stderr = pw, pw
+	p, err := namespace.Spawn(opts)
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		t.Fatal(err)
+	}
+	c := &mountContainer{p: p, dir: dir}
+	t.Cleanup(func() {
+		p.Kill()
+		p.Wait()
+		pr.Close()
+	})
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if line != "ready\n" {
+		rest, _ := io.ReadAll(pr)
+		t.Fatalf("container: %q %v %s", line, err, rest)
+	}
+	return c
+}
+
+// join pins the container's namespaces of kinds, until the test ends.
+func (c *mountContainer) join(t *testing.T, kinds namespace.Kind) *namespace.Handle {
+	t.Helper()
+	h, err := namespace.Join(c.p.Pid, kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// byTarget returns the mount at target, the last one if several, as the
+// path resolves.
+func byTarget(mounts []namespace.MountInfo, target string) (namespace.MountInfo, bool) {
+	var m namespace.MountInfo
+	found := false
+	for _, x := range mounts {
+		if x.Target == target {
+			m, found = x, true
+		}
+	}
+	return m, found
+}
+
+func sortedByID(mounts []namespace.MountInfo) []namespace.MountInfo {
+	out := slices.Clone(mounts)
+	slices.SortFunc(out, func(a, b namespace.MountInfo) int { return a.ID - b.ID })
+	return out
+}
+
+// readMounts returns h.Mounts() through the given fallback ("" for
+// statmount), restoring the default after.
+func readMounts(t *testing.T, h *namespace.Handle, fallback string) []namespace.MountInfo {
+	t.Helper()
+	old := namespace.SetMountsFallback(fallback)
+	defer namespace.SetMountsFallback(old)
+	mounts, err := h.Mounts()
+	if err != nil {
+		t.Fatalf("Mounts (fallback %q): %v", fallback, err)
+	}
+	return mounts
+}
+
+// TestMounts lists a container's mounts from outside, by statmount and by
+// both mountinfo fallbacks, and checks that the three agree with each other
+// and with what the container made, and with the container process's own
+// /proc/PID/mountinfo read by the test; as root without and with a user
+// namespace, as uid 65534 with one.
+func TestMounts(t *testing.T) {
+	for _, user := range []bool{false, true} {
+		t.Run(fmt.Sprintf("user=%v", user), func(t *testing.T) {
+			c := startMountContainer(t, user)
+			h := c.join(t, namespace.Mount|namespace.PID)
+			hostBefore, _ := os.ReadFile("/proc/self/mountinfo")
+			before := takeCounts(t)
+
+			got := readMounts(t, h, "")
+			if !namespace.StatmountSupported() {
+				t.Log("statmount path not available on this kernel: the default is mountinfo")
+			}
+			process := readMounts(t, h, "process")
+			if d := diffMounts(sortedByID(got), sortedByID(process)); d != "" {
+				t.Errorf("statmount and the process's mountinfo differ:\n%s", d)
+			}
+			if privileged {
+				thread := readMounts(t, h, "thread")
+				if d := diffMounts(sortedByID(got), sortedByID(thread)); d != "" {
+					t.Errorf("statmount and a joined thread's mountinfo differ:\n%s", d)
+				}
+			}
+			checkNoLeak(t, before)
+			if after, _ := os.ReadFile("/proc/self/mountinfo"); string(after) != string(hostBefore) {
+				t.Errorf("the caller's mounts changed")
+			}
+
+			// What the container made, as it made it.
+			want := map[string]func(m namespace.MountInfo) bool{
+				"/": func(m namespace.MountInfo) bool {
+					return m.FSType == "tmpfs" && m.Source == "ctr" && strings.Contains(m.SuperOptions, "mode=755")
+				},
+				"/data": func(m namespace.MountInfo) bool {
+					return m.Source == "data source" && m.SuperOptions == "rw,size=1024k,mode=700"+uidGidOpts(user) && m.Shared == 0
+				},
+				"/ro": func(m namespace.MountInfo) bool {
+					return m.Options == "ro,nosuid,nodev,noexec,noatime" && strings.HasPrefix(m.SuperOptions, "ro")
+				},
+				"/shared":  func(m namespace.MountInfo) bool { return m.Shared != 0 && m.Master == 0 },
+				"/sp ace":  func(m namespace.MountInfo) bool { return m.Options == "rw,nosymfollow" && m.Source == "sp" },
+				"/proc":    func(m namespace.MountInfo) bool { return m.FSType == "proc" },
+				"/usr":     func(m namespace.MountInfo) bool { return m.Root == "/usr" || m.Root == "/" },
+				"/usr/bin": nil,
+			}
+			for target, ok := range want {
+				m, found := byTarget(got, target)
+				switch {
+				case !found && ok != nil:
+					t.Errorf("no mount at %s in %v", target, targets(got))
+				case found && ok != nil && !ok(m):
+					t.Errorf("mount at %s: %+v", target, m)
+				}
+			}
+			// And what the kernel shows the container itself, read here.
+			own, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", c.p.Pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(string(own)), "\n")
+			if len(lines) != len(got) {
+				t.Errorf("%d mounts, the container's mountinfo has %d lines", len(got), len(lines))
+			}
+			for i, line := range lines {
+				f := strings.Fields(line)
+				if i < len(got) && (fmt.Sprint(got[i].ID) != f[0] || strings.ReplaceAll(got[i].Target, " ", `\040`) != f[4]) {
+					t.Errorf("row %d: %d %q, the container's line %q", i, got[i].ID, got[i].Target, line)
+				}
+			}
+			// Nothing of it on the host.
+			for _, m := range got {
+				if m.Source == "data source" && strings.Contains(string(hostBefore), "data\\040source") {
+					t.Errorf("the container's mount is on the host")
+				}
+			}
+		})
+	}
+}
+
+// uidGidOpts is what tmpfs shows of its owner: nothing for root, the IDs
+// for the root of a user namespace that maps another ID.
+func uidGidOpts(user bool) string {
+	if !user || os.Getuid() == 0 {
+		return ""
+	}
+	return fmt.Sprintf(",uid=%d,gid=%d", os.Getuid(), os.Getgid())
+}
+
+func targets(mounts []namespace.MountInfo) []string {
+	var out []string
+	for _, m := range mounts {
+		out = append(out, m.Target)
+	}
+	return out
+}
+
+func diffMounts(a, b []namespace.MountInfo) string {
+	var d strings.Builder
+	for i := range max(len(a), len(b)) {
+		switch {
+		case i >= len(a):
+			fmt.Fprintf(&d, "+ %+v\n", b[i])
+		case i >= len(b):
+			fmt.Fprintf(&d, "- %+v\n", a[i])
+		case a[i] != b[i]:
+			fmt.Fprintf(&d, "- %+v\n+ %+v\n", a[i], b[i])
+		}
+	}
+	return d.String()
+}
+
+// TestMountsErrors: a handle without a mount namespace, a closed one, a nil
+// one; each gives its error and leaves nothing behind.
+func TestMountsErrors(t *testing.T) {
+	c := startMountContainer(t, !privileged)
+	before := takeCounts(t)
+	h := c.join(t, namespace.UTS)
+	if _, err := h.Mounts(); !errors.Is(err, os.ErrInvalid) {
+		t.Errorf("Mounts of a handle without Mount = %v, want os.ErrInvalid", err)
+	}
+	h2, err := namespace.Join(c.p.Pid, namespace.Mount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2.Close()
+	if _, err := h2.Mounts(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Mounts of a closed handle = %v, want os.ErrClosed", err)
+	}
+	var nilh *namespace.Handle
+	if _, err := nilh.Mounts(); !errors.Is(err, os.ErrInvalid) {
+		t.Errorf("Mounts of a nil handle = %v, want os.ErrInvalid", err)
+	}
+	h.Close()
+	checkNoLeak(t, before)
+}
+
+// TestMountsOfExitedProcess: the process fallback refuses a process that is
+// gone (its mountinfo would be empty or another's), while statmount still
+// lists the namespace that the handle pins.
+func TestMountsOfExitedProcess(t *testing.T) {
+	c := startMountContainer(t, !privileged)
+	h := c.join(t, namespace.Mount)
+	c.p.Kill()
+	c.p.Wait()
+	old := namespace.SetMountsFallback("process")
+	_, err := h.Mounts()
+	namespace.SetMountsFallback(old)
+	if !errors.Is(err, os.ErrProcessDone) {
+		t.Errorf("the process fallback after the process exited: %v, want os.ErrProcessDone", err)
+	}
+	if !namespace.StatmountSupported() {
+		return
+	}
+	mounts, err := h.Mounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := byTarget(mounts, "/data"); !ok {
+		t.Errorf("statmount of the pinned namespace: %v", targets(mounts))
+	}
+}
+
+// TestStatmountLayout compares nsgo's struct statmount, mnt_id_req and
+// mnt_ns_info with the kernel's, as include/uapi/linux/mount.h and nsfs.h
+// (Linux 6.18) declare them: __u32 and __u64 fields in that order, each at
+// its natural alignment, and struct statmount padded by __spare2 to 512
+// bytes.
+func TestStatmountLayout(t *testing.T) {
+	sizes, offsets := namespace.StatmountLayout()
+	for name, want := range map[string]uintptr{"statmount": 512, "mnt_id_req": 32, "mnt_ns_info": 16} {
+		if sizes[name] != want {
+			t.Errorf("sizeof(struct %s) = %d, the kernel's is %d", name, sizes[name], want)
+		}
+	}
+	// The header's fields, in order, with their sizes.
+	fields := []struct {
+		name string
+		size uintptr
+	}{
+		{"size", 4}, {"mnt_opts", 4}, {"mask", 8}, {"sb_dev_major", 4}, {"sb_dev_minor", 4},
+		{"sb_magic", 8}, {"sb_flags", 4}, {"fs_type", 4}, {"mnt_id", 8}, {"mnt_parent_id", 8},
+		{"mnt_id_old", 4}, {"mnt_parent_id_old", 4}, {"mnt_attr", 8}, {"mnt_propagation", 8},
+		{"mnt_peer_group", 8}, {"mnt_master", 8}, {"propagate_from", 8}, {"mnt_root", 4},
+		{"mnt_point", 4}, {"mnt_ns_id", 8}, {"fs_subtype", 4}, {"sb_source", 4}, {"opt_num", 4},
+		{"opt_array", 4}, {"opt_sec_num", 4}, {"opt_sec_array", 4}, {"supported_mask", 8},
+		{"mnt_uidmap_num", 4}, {"mnt_uidmap", 4}, {"mnt_gidmap_num", 4}, {"mnt_gidmap", 4},
+	}
+	var off uintptr
+	for _, f := range fields {
+		off = (off + f.size - 1) &^ (f.size - 1)
+		if offsets[f.name] != off {
+			t.Errorf("statmount.%s at %d, the kernel's at %d", f.name, offsets[f.name], off)
+		}
+		off += f.size
+	}
+	if off+43*8 != 512 {
+		t.Errorf("fixed fields end at %d, then __spare2[43]: %d, not 512", off, off+43*8)
+	}
+	for name, want := range map[string]uintptr{"req.size": 0, "req.mnt_id": 8, "req.param": 16, "req.mnt_ns_id": 24} {
+		if offsets[name] != want {
+			t.Errorf("mnt_id_req.%s at %d, the kernel's at %d", strings.TrimPrefix(name, "req."), offsets[name], want)
+		}
+	}
+}
+
+// TestParseMountinfo parses lines with every optional field and escapes.
+func TestParseMountinfo(t *testing.T) {
+	text := `36 35 98:0 /mnt1 /mnt\0402 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+37 36 0:44 / /a rw,nosuid shared:5 master:2 propagate_from:3 unbindable - fuse.sshfs a\134b rw,user_id=0
+38 36 0:45 / /b ro,idmapped foo:9 - tmpfs none ro
+`
+	got, err := namespace.ParseMountinfo(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []namespace.MountInfo{
+		{ID: 36, ParentID: 35, Major: 98, Minor: 0, Root: "/mnt1", Target: "/mnt 2", Options: "rw,noatime", Master: 1,
+			FSType: "ext3", Source: "/dev/root", SuperOptions: "rw,errors=continue"},
+		{ID: 37, ParentID: 36, Major: 0, Minor: 44, Root: "/", Target: "/a", Options: "rw,nosuid", Shared: 5, Master: 2,
+			PropagateFrom: 3, Unbindable: true, FSType: "fuse.sshfs", Source: `a\b`, SuperOptions: "rw,user_id=0"},
+		{ID: 38, ParentID: 36, Major: 0, Minor: 45, Root: "/", Target: "/b", Options: "ro,idmapped", Idmapped: true,
+			FSType: "tmpfs", Source: "none", SuperOptions: "ro"},
+	}
+	if d := diffMounts(got, want); d != "" {
+		t.Errorf("parsed:\n%s", d)
+	}
+	for _, bad := range []string{"1 2 0:1 / /", "x 2 0:1 / / rw - t s o", "1 2 01 / / rw - t s o", "1 2 0:1 / / rw shared:x - t s o"} {
+		if _, err := namespace.ParseMountinfo(strings.NewReader(bad + "\n")); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
