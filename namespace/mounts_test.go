@@ -10,7 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nsgo/nsgo/namespace")
+	"github.com/nsgo/nsgo/namespace"
+)
 
 // mountScript makes a container's root: a tmpfs at $1 with the host's
 // programs bound in, some mounts of its own, then pivot_root into it. It
