@@ -187,7 +187,7 @@ type entered struct {
 	kind   Kind
 	back   int  // -1 for Mount, which is never restored
 	shared bool // back is the process's, from homeFDs: not to be closed
-	left   ID   // the namespace the thread was in, zero if none (PID)
+	left   uint64 // the inode number of the namespace the thread was in
 }
 
 // threadLink is one link of /proc/thread-self/ns: a kind's, or with children
@@ -234,24 +234,37 @@ var threadLinks, threadMutable = func() (all, mutable []threadLink) {
 }()
 
 // snapshot is the inode numbers of a thread's namespace links, in the order
-// of the links it was read for. Every namespace file is on the one nsfs
-// device (see procfs.NsfsDevice), so the inode numbers are whole IDs.
+// of the links it was read for, by readlink(2), which is cheaper than any
+// call that gives a namespace ID (NS_GET_ID).
+//
+// Inode numbers are enough for what Do and Spawn compare them with: two
+// namespaces alive at the same moment never share one (the kernel reuses a
+// number only once its namespace is gone), and every comparison is with a
+// namespace that something holds alive meanwhile: a handle's namespaces, held
+// by its descriptors; those of homeFDs, held likewise; the process's user and
+// time namespaces, which it cannot leave; and the process's namespaces of
+// /proc/self/ns (home), which its main thread holds as long as it stays in
+// them. The exception is a whole process moved elsewhere (every thread, as
+// syscall.AllThreadsSyscall can) whose old namespaces then ended and whose
+// numbers a new namespace took: leaveThread could then find a thread in
+// that new namespace at home. Do reads home again whenever a thread is
+// found elsewhere, which narrows that to a thread that was in the new
+// namespace before Do ran on it.
 type snapshot struct {
 	links []threadLink
 	ino   [16]uint64
 }
 
-// id returns the namespace of kind k's link, or its _for_children link, or a
-// zero ID if the snapshot lacks it or the link was absent: pid_for_children is
-// absent after unshare until a first child exists.
-func (s *snapshot) id(k Kind, children bool) ID {
+// inoOf returns the inode number of the namespace of kind k's link, or its
+// _for_children link, or 0 if the snapshot lacks it or the link was absent:
+// pid_for_children is absent after unshare until a first child exists.
+func (s *snapshot) inoOf(k Kind, children bool) uint64 {
 	for i, l := range s.links {
-		if l.kind == k && l.children == children && s.ino[i] != 0 {
-			dev, _ := procfs.NsfsDevice() // read before any snapshot
-			return ID{Dev: dev, Ino: s.ino[i]}
+		if l.kind == k && l.children == children {
+			return s.ino[i]
 		}
 	}
-	return ID{}
+	return 0
 }
 
 // ownLink returns the link of kind k itself, not its _for_children one.
@@ -418,12 +431,12 @@ var homeFDs = func() map[Kind]func() (homeFD, error) {
 			if err != nil {
 				return homeFD{-1, ID{}}, &os.PathError{Op: "open", Path: path, Err: err}
 			}
-			var st unix.Stat_t
-			if err := unix.Fstat(fd, &st); err != nil {
+			id, err := procfs.StatFD(fd)
+			if err != nil {
 				unix.Close(fd)
-				return homeFD{-1, ID{}}, &os.PathError{Op: "fstat", Path: path, Err: err}
+				return homeFD{-1, ID{}}, fmt.Errorf("%s: %w", path, err)
 			}
-			return homeFD{fd, ID{Dev: st.Dev, Ino: st.Ino}}, nil
+			return homeFD{fd, id}, nil
 		})
 	}
 	return m
@@ -443,11 +456,10 @@ func (h *Handle) enterThread(t nsDir, done []entered) ([]entered, error) {
 		if err != nil {
 			return nil, err
 		}
-		if id != fixed.id(k, false) {
+		if id.Ino != fixed.inoOf(k, false) {
 			return nil, fmt.Errorf("join %s %s: a Go thread cannot enter a %s namespace (setns refuses a multithreaded process): use Handle.Spawn", h.desc, k, k)
 		}
 	}
-	dev, _ := procfs.NsfsDevice() // read by openThreadNS
 	for _, k := range threadOrder {
 		id, ok := h.ids[k]
 		if !ok {
@@ -458,11 +470,10 @@ func (h *Handle) enterThread(t nsDir, done []entered) ([]entered, error) {
 		if err != nil {
 			return done, h.joinError(k, err)
 		}
-		left := ID{Dev: dev, Ino: ino}
-		if left == id {
+		if ino == id.Ino {
 			continue
 		}
-		e := entered{kind: k, back: -1, left: left}
+		e := entered{kind: k, back: -1, left: ino}
 		switch k {
 		case Mount:
 			if err := unix.Unshare(unix.CLONE_FS); err != nil {
@@ -470,7 +481,7 @@ func (h *Handle) enterThread(t nsDir, done []entered) ([]entered, error) {
 			}
 			done = append(done, e) // the thread shares no file system state now
 		default:
-			if hfd, err := homeFDs[k](); err == nil && hfd.id == left {
+			if hfd, err := homeFDs[k](); err == nil && hfd.id.Ino == ino {
 				e.back, e.shared = hfd.fd, true
 				break
 			}
@@ -517,7 +528,7 @@ func (h *Handle) leaveThread(t nsDir, done []entered, want *snapshot) bool {
 		}
 		if unix.Setns(e.back, int(e.kind)) != nil {
 			clean = false
-		} else if e.shared && e.kind != PID && e.left == want.id(e.kind, false) {
+		} else if e.shared && e.kind != PID && e.left == want.inoOf(e.kind, false) {
 			restored |= e.kind
 		}
 		if !e.shared {

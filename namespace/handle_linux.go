@@ -52,10 +52,13 @@ type Handle struct {
 
 // Join pins the namespaces of the given kinds that process pid is in now.
 //
-// It opens a pidfd on the process first (Linux 5.3), then /proc/PID/ns/KIND
-// for every kind, then checks through the pidfd that the same process is still
-// alive: so the handle names the namespaces of that process even if its PID
-// was reused by another meanwhile.
+// It opens a pidfd on the process first (Linux 5.3), and through it every
+// namespace (ioctl PIDFD_GET_KIND_NAMESPACE, Linux 6.11): nothing under
+// /proc, so Join works where /proc is mounted hidepid=2 or not at all, and
+// the handle names the namespaces of that process even if its PID is reused
+// meanwhile. Before 6.11 it opens /proc/PID/ns/KIND for every kind, then
+// checks through the pidfd that the same process is still alive, to the
+// same end.
 //
 // A process that is not there to join gives an error matching os.ErrNotExist,
 // as procfs.Namespaces and idmap.ReadUIDMap do: no process has the PID (the
@@ -84,6 +87,15 @@ func Join(pid int, kinds Kind) (*Handle, error) {
 	if joinTestHook != nil {
 		joinTestHook(pid)
 	}
+	if pidfd >= 0 && viaPidfd() {
+		h, err := openPidfd(desc, pidfd, kinds)
+		if err != nil {
+			unix.Close(pidfd)
+			return nil, fmt.Errorf("join %w", err)
+		}
+		h.pidfd, h.havePidfd = pidfd, true
+		return h, nil
+	}
 	h, err := open(desc, "/proc/"+strconv.Itoa(pid)+"/ns/", kinds)
 	if err != nil {
 		if pidfd >= 0 && exited(pidfd) {
@@ -106,10 +118,25 @@ func Join(pid int, kinds Kind) (*Handle, error) {
 }
 
 // Current pins the namespaces of the given kinds that the calling process is
-// in (those of /proc/self/ns).
+// in (those of /proc/self/ns): its main thread's, whatever namespaces the
+// calling thread may have entered. Like Join, it opens them through a pidfd
+// of the process where the kernel allows (Linux 6.11), under /proc
+// otherwise.
 func Current(kinds Kind) (*Handle, error) {
 	if err := checkKinds(kinds); err != nil {
 		return nil, fmt.Errorf("join self: %w", err)
+	}
+	if viaPidfd() {
+		// A pidfd of the process names its thread group leader, as
+		// /proc/self does: the ioctls give that thread's namespaces.
+		if pidfd, err := unix.PidfdOpen(os.Getpid(), 0); err == nil {
+			defer unix.Close(pidfd)
+			h, err := openPidfd("self", pidfd, kinds)
+			if err != nil {
+				return nil, fmt.Errorf("join %w", err)
+			}
+			return h, nil
+		}
 	}
 	h, err := open("self", "/proc/self/ns/", kinds)
 	if err != nil {
@@ -139,15 +166,15 @@ func FromPath(path string) (*Handle, error) {
 	if err == nil {
 		err = checkKinds(kind)
 	}
-	var st unix.Stat_t
+	var id ID
 	if err == nil {
-		err = unix.Fstat(fd, &st)
+		id, err = procfs.StatFD(fd)
 	}
 	if err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("join %s: %w", path, err)
 	}
-	return &Handle{desc: path, kinds: kind, fds: map[Kind]int{kind: fd}, ids: map[Kind]ID{kind: {Dev: st.Dev, Ino: st.Ino}}}, nil
+	return &Handle{desc: path, kinds: kind, fds: map[Kind]int{kind: fd}, ids: map[Kind]ID{kind: id}}, nil
 }
 
 // notThere is the error of a process that is not there to join: err is what
@@ -198,17 +225,17 @@ func open(desc, dir string, kinds Kind) (*Handle, error) {
 	for k := range kinds.Each() {
 		path := dir + k.String()
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		var st unix.Stat_t
-		if err == nil {
-			if err = unix.Fstat(fd, &st); err != nil {
-				unix.Close(fd)
-			}
-		}
 		if err != nil {
 			h.Close()
 			return nil, fmt.Errorf("%s %s: %w", desc, k, &os.PathError{Op: "open", Path: path, Err: err})
 		}
-		h.fds[k], h.ids[k] = fd, ID{Dev: st.Dev, Ino: st.Ino}
+		id, err := procfs.StatFD(fd)
+		if err != nil {
+			unix.Close(fd)
+			h.Close()
+			return nil, fmt.Errorf("%s %s: %s: %w", desc, k, path, err)
+		}
+		h.fds[k], h.ids[k] = fd, id
 	}
 	return h, nil
 }

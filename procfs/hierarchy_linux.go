@@ -3,7 +3,6 @@ package procfs
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -71,11 +70,7 @@ func relative(fd int, req uintptr, name string) (ID, error) {
 		return ID{}, ioctlError(name, "4.9", e)
 	}
 	defer unix.Close(int(r))
-	var st unix.Stat_t
-	if err := unix.Fstat(int(r), &st); err != nil {
-		return ID{}, os.NewSyscallError("fstat", err)
-	}
-	return ID{Dev: st.Dev, Ino: st.Ino}, nil
+	return StatFD(int(r))
 }
 
 // KindOf returns the kind of the namespace open at fd (NS_GET_NSTYPE, Linux

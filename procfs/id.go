@@ -9,16 +9,35 @@ import (
 )
 
 // ID identifies one namespace: the device and inode number of its file on the
-// kernel's nsfs. Two namespace files name the same namespace exactly when both
-// fields are equal, so compare whole IDs, never inode numbers alone.
+// kernel's nsfs, and on Linux 6.18 and later the namespace's 64-bit ID.
+//
+// Compare whole IDs with ==, never inode numbers alone. Where the kernel has
+// namespace IDs (HaveNSID), every ID that nsgo returns, from whichever call,
+// carries NSID, which the kernel never gives to another namespace while it
+// runs: two IDs are equal exactly when they name the same namespace, even
+// when one was read long after the other namespace was gone. Before Linux
+// 6.18 NSID is 0 and an ID is its device and inode number, which the kernel
+// gives to a new namespace once the old one is gone: two IDs read at the same
+// time, or while something holds the namespace (a Handle), are equal exactly
+// when they name the same namespace; an ID kept after its namespace ended
+// may equal a later namespace's.
+//
+// An ID made by hand from a link's text (ParseLink) has no NSID and so
+// equals none of nsgo's on 6.18; compare its inode number instead, and only
+// with a namespace that is alive.
 type ID struct {
-	Dev uint64 // st_dev of the nsfs file
-	Ino uint64 // st_ino of the nsfs file; what `ls -l /proc/PID/ns` and lsns show
+	Dev  uint64 // st_dev of the nsfs file
+	Ino  uint64 // st_ino of the nsfs file; what `ls -l /proc/PID/ns` and lsns show
+	NSID uint64 // the namespace ID (ioctl NS_GET_ID, Linux 6.18); 0 before
 }
 
 // String returns the inode number followed by the device, as in
-// "4026531840 (dev 0:4)".
+// "4026531840 (dev 0:4)", and the NSID when there is one:
+// "4026532179 (dev 0:4, id 4105)".
 func (id ID) String() string {
+	if id.NSID != 0 {
+		return fmt.Sprintf("%d (dev %d:%d, id %d)", id.Ino, unix.Major(id.Dev), unix.Minor(id.Dev), id.NSID)
+	}
 	return fmt.Sprintf("%d (dev %d:%d)", id.Ino, unix.Major(id.Dev), unix.Minor(id.Dev))
 }
 

@@ -182,20 +182,21 @@ func scanAll(pids []int, kinds Kind, dev uint64) map[nsKey]*Namespace {
 // scanner reads processes for List with as few system calls as it can: one
 // directory descriptor per process and readlink(2) for the namespace links.
 type scanner struct {
-	kinds Kind
-	dev   uint64               // the nsfs device
-	found map[nsKey]*Namespace // namespaces with processes
-	held  map[nsKey]*Namespace // namespaces open as descriptors
-	path  []byte
-	link  []byte
-	dents []byte
-	file  []byte // contents of a small /proc file
-	cname []byte // the NUL-terminated /proc/PID path, for rawOpenat
+	kinds   Kind
+	dev     uint64               // the nsfs device
+	handles bool                 // nsfs has file handles, which give namespace IDs (HaveNSID)
+	found   map[nsKey]*Namespace // namespaces with processes
+	held    map[nsKey]*Namespace // namespaces open as descriptors
+	path    []byte
+	link    []byte
+	dents   []byte
+	file    []byte // contents of a small /proc file
+	cname   []byte // the NUL-terminated /proc/PID path, for rawOpenat
 }
 
 func newScanner(kinds Kind, dev uint64) *scanner {
 	return &scanner{
-		kinds: kinds, dev: dev, found: map[nsKey]*Namespace{}, held: map[nsKey]*Namespace{},
+		kinds: kinds, dev: dev, handles: HaveNSID(), found: map[nsKey]*Namespace{}, held: map[nsKey]*Namespace{},
 		path: make([]byte, 0, 64), link: make([]byte, 128), dents: make([]byte, 8192),
 		file: make([]byte, 4096),
 	}
@@ -229,6 +230,25 @@ func (sc *scanner) scan(pid int) {
 			ns.Procs++
 			continue
 		}
+		// A namespace seen first: its ID, with the NSID where the
+		// kernel has one, from the link's file handle.
+		id := ID{Dev: sc.dev, Ino: ino}
+		if sc.handles {
+			h, err := nameToHandle(nsDir, name, true)
+			if err != nil {
+				continue // gone meanwhile
+			}
+			if uint64(h.Ino) != ino {
+				// The process moved since the readlink: take the
+				// namespace it is in now.
+				key.ino = uint64(h.Ino)
+				if ns := sc.found[key]; ns != nil {
+					ns.Procs++
+					continue
+				}
+			}
+			id.Ino, id.NSID = uint64(h.Ino), h.NSID
+		}
 		// PIDs ascend within a scanner, so the first process seen in a
 		// namespace is its lowest: the one whose columns lsns shows.
 		if info == nil {
@@ -236,7 +256,7 @@ func (sc *scanner) scan(pid int) {
 			info = &i
 		}
 		sc.found[key] = &Namespace{
-			Kind: k, ID: ID{Dev: sc.dev, Ino: ino}, Procs: 1,
+			Kind: k, ID: id, Procs: 1,
 			PID: pid, UID: info.uid, Command: info.command,
 			Path: string(sc.path) + "/ns/" + name,
 		}
@@ -292,9 +312,8 @@ func (sc *scanner) readFdLinks(fdDir int, buf []byte) {
 			continue
 		}
 		fd := unix.ByteSliceToString(rec[nameOff:])
-		var st unix.Stat_t
-		if unix.Fstatat(fdDir, fd, &st, 0) == nil && st.Ino == ino {
-			sc.held[nsKey{k, ino}] = held(k, st.Dev, ino, string(sc.path)+"/fd/"+fd)
+		if id, err := idAt(fdDir, fd); err == nil && id.Ino == ino {
+			sc.held[nsKey{k, ino}] = held(k, id, string(sc.path)+"/fd/"+fd)
 		}
 	}
 }
@@ -307,17 +326,14 @@ func (sc *scanner) readFdLinks(fdDir int, buf []byte) {
 // and readlink only prints its number. The answer is computed once.
 func NsfsDevice() (uint64, error) { return nsfsDevice() }
 
-var nsfsDevice = sync.OnceValues(func() (uint64, error) {
-	for k := range Supported().Each() {
-		id, err := statLink("/proc/self/ns/" + k.String())
-		return id.Dev, err
-	}
-	return 0, &NotSupportedError{Feature: "namespaces"}
-})
+func nsfsDevice() (uint64, error) {
+	info, err := probeNsfs()
+	return info.dev, err
+}
 
 // held returns a namespace that no process is in, which path holds open.
-func held(k Kind, dev, ino uint64, path string) *Namespace {
-	return &Namespace{Kind: k, ID: ID{Dev: dev, Ino: ino}, UID: -1, Path: path}
+func held(k Kind, id ID, path string) *Namespace {
+	return &Namespace{Kind: k, ID: id, UID: -1, Path: path}
 }
 
 // nsName is the NUL-terminated link name of each kind under /proc/PID/ns.
@@ -466,9 +482,8 @@ func addHeldByMounts(found map[nsKey]*Namespace, kinds Kind) {
 		if err != nil || !kinds.Has(k) || found[nsKey{k, ino}] != nil {
 			continue
 		}
-		var st unix.Stat_t
-		if unix.Stat(point, &st) == nil && st.Ino == ino {
-			found[nsKey{k, ino}] = held(k, st.Dev, ino, point)
+		if id, err := idAt(unix.AT_FDCWD, point); err == nil && id.Ino == ino {
+			found[nsKey{k, ino}] = held(k, id, point)
 		}
 	}
 }

@@ -39,11 +39,11 @@ func checkNsfs(path string) error {
 // statLink returns the ID behind a namespace link under /proc. It trusts the
 // path to be one, which saves the statfs(2) that Stat makes.
 func statLink(path string) (ID, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return ID{}, &os.PathError{Op: "stat", Path: path, Err: err}
+	id, err := idAt(unix.AT_FDCWD, path)
+	if pe, ok := err.(*os.PathError); ok {
+		pe.Path = path
 	}
-	return ID{Dev: st.Dev, Ino: st.Ino}, nil
+	return id, err
 }
 
 // Lookup returns the namespace of one kind that process pid is in, from
@@ -127,7 +127,9 @@ func namespacesIn(dir, who string) (map[Kind]ID, error) {
 }
 
 // Supported returns the namespace kinds that the running kernel has: those
-// with a link in /proc/self/ns. The answer is computed once and cached.
+// with a link in /proc/self/ns, or where /proc is not there, those that a
+// pidfd of the process opens (Linux 6.11). The answer is computed once and
+// cached.
 func Supported() Kind { return supportedKinds() }
 
 var supportedKinds = sync.OnceValue(func() Kind {
@@ -135,6 +137,22 @@ var supportedKinds = sync.OnceValue(func() Kind {
 	var st unix.Stat_t
 	for _, e := range kinds {
 		if unix.Lstat("/proc/self/ns/"+e.name, &st) == nil {
+			have |= e.kind
+		}
+	}
+	if have != 0 {
+		return have
+	}
+	// No /proc: ask a pidfd. A kind the kernel was built without gives
+	// EOPNOTSUPP; a kernel before 6.11 has no such ioctl (ENOTTY).
+	pidfd, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(pidfd)
+	for _, e := range kinds {
+		if fd, err := pidfdNamespace(pidfd, e.kind); err == nil {
+			unix.Close(fd)
 			have |= e.kind
 		}
 	}
