@@ -425,7 +425,9 @@ func (s *spawn) join(h *Handle, usePidfd bool) error {
 	}
 	for _, k := range append([]Kind{User}, joinOrder...) {
 		id, ok := h.ids[k]
-		if !ok || id == own.id(k, k == PID || k == Time) {
+		// Inode numbers, as Do compares them: the handle holds its
+		// namespaces alive (see snapshot).
+		if !ok || id.Ino == own.inoOf(k, k == PID || k == Time) {
 			continue
 		}
 		if k == User {
