@@ -28,3 +28,11 @@ var ParseMountinfo = parseMountinfo
 func StatmountLayout() (sizes map[string]uintptr, offsets map[string]uintptr) {
 	return statmountSizes(), statmountOffsets()
 }
+
+// SetPIDsFallback makes PIDInside and PIDOutside read NSpid as on a kernel
+// without the ioctls; it returns the old setting.
+func SetPIDsFallback(on bool) bool { return noPIDIoctlTestHook.Swap(on) }
+
+// PIDIoctlSupported reports whether the ioctls were found; false until the
+// first translation.
+func PIDIoctlSupported() bool { return pidIoctlState.Load() == 1 }
