@@ -5,22 +5,115 @@ package namespace
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
 	"github.com/nsgo/nsgo/idmap"
+	"github.com/nsgo/nsgo/procfs"
 	"golang.org/x/sys/unix"
 )
 
-// MountSpec is one mount that the child makes before the program runs.
+// MountSpec is one entry of Options.Mounts: a mount that the child makes
+// before the program runs, or a directory or symbolic link it creates.
+//
+// Target is an absolute path in the new root (Options.Root), or in the
+// current root when Root is empty. It is resolved as the program will see
+// it, inside that root: with openat2(2) and RESOLVE_IN_ROOT, so that
+// neither a symbolic link nor ".." can lead out of it (a link to
+// "../../etc" is the root's own /etc); a Target with a ".." component is an
+// error. Missing components are created, directories with mode 0755 (less
+// the umask), and the last one as an empty file when a bind's Source is not
+// a directory; what was created stays. Linux 5.6.
+//
+// Type says what the entry is:
+//
+//   - "bind": a bind mount of Source, a path in the caller's mount
+//     namespace (see below), recursive (every mount under Source too) if
+//     Flags has MS_REC. MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC and the
+//     atime flags are then set on the new mount with mount_setattr(2)
+//     (Linux 5.12), which only adds them: the flags that the kernel locks
+//     on mounts that a less privileged user namespace received stay set.
+//     A bind in a new user namespace must have MS_REC when Source has
+//     mounts under it, as bind mounts there must. With UIDMap or GIDMap it
+//     is an idmapped mount.
+//   - "dir": a directory at Target (created with its parents if missing).
+//   - "symlink": a symbolic link at Target whose text is Source.
+//   - anything else is a file system type ("tmpfs", "proc", "sysfs",
+//     "mqueue", "devpts", ...) mounted with the new mount API: fsopen(2),
+//     one fsconfig(2) for Source (if not empty) and one for each
+//     comma-separated option of Data ("key=value", or a flag "key"),
+//     fsmount(2) with Flags (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, the
+//     atime flags, MS_NOSYMFOLLOW) and move_mount(2) (Linux 5.2). A value
+//     cannot contain a comma.
+//
+// Every bind Source is opened (open_tree(2) with OPEN_TREE_CLONE, Linux
+// 5.2), and every file system is created, before anything is mounted: all
+// of them are resolved in the caller's view of the file system (as bwrap's
+// sources are), in the child's new mount namespace, which starts as a copy
+// of the caller's. Only then are they attached, in order, each Target
+// resolved after the entries before it are in place, so that one can mount
+// on a directory that an earlier entry made or mounted.
+//
+// A MountSpec with Target "/" makes the new root itself (bwrap's model,
+// where the root is an empty tmpfs that the Mounts fill): it must be the
+// first of Mounts, a bind or a file system. It is mounted on Root, or,
+// when Root is empty, on top of the current root of the child's mount
+// namespace, and the child then pivots into it as into Root; nothing of
+// the caller's file system is left visible but what Mounts bring in
+// (see ExampleSpawn_sandbox). DevMounts gives the entries of a minimal /dev.
 type MountSpec struct {
-	Source string    // a host path for a bind; otherwise the source given to mount(2)
-	Target string    // where it appears; created if missing
-	Type   string    // "bind", or a file system type: "tmpfs", "proc", "sysfs", "mqueue", "devpts", ...
-	Flags  uintptr   // MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, ...
-	Data   string    // file system options, e.g. "size=64m,mode=0755"
-	UIDMap idmap.Map // an idmapped bind mount (Linux 5.12+): files owned by Outside IDs appear as Inside IDs
+	Source string  // a host path for a bind; the link's text for a symlink; otherwise the source given to the file system
+	Target string  // where it appears, in the new root; created if missing
+	Type   string  // "bind", "dir", "symlink", or a file system type: "tmpfs", "proc", "sysfs", "mqueue", "devpts", ...
+	Flags  uintptr // MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC (binds), MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME, MS_NOSYMFOLLOW
+	Data   string  // file system options, e.g. "size=64m,mode=0755"
+
+	// UIDMap and GIDMap, if either is set, make a bind an idmapped mount
+	// (mount_setattr(2) with MOUNT_ATTR_IDMAP, Linux 5.12) through a user
+	// namespace with these maps (see NewUserNamespace): the owner stored on
+	// disk is read as an Inside ID and shown as the Outside ID it maps to,
+	// and a file created through the mount is stored with the Inside ID.
+	// With the program's own maps (say {0, 100000, 65536}), files that root
+	// owns on disk appear owned by the program's root. IDs a map leaves out
+	// show as the overflow ID, 65534, and cannot be written. The caller
+	// opens such a bind itself, in its own mount namespace, before the
+	// clone, so that it works whether or not the program gets a new user
+	// namespace; it needs CAP_SYS_ADMIN over the file system (host root, for
+	// a host file system), and a file system that supports idmapped mounts.
+	UIDMap idmap.Map
 	GIDMap idmap.Map
+}
+
+// DevMounts returns the Mounts entries that make a minimal /dev at target,
+// as bwrap's --dev does: a tmpfs (mode 0755, nosuid, nodev); the device
+// nodes null, zero, full, random, urandom and tty bound from the caller's
+// /dev (nosuid); the symbolic links stdin, stdout, stderr (to
+// /proc/self/fd/0, 1, 2), fd (to /proc/self/fd) and core (to /proc/kcore);
+// a directory shm, on the tmpfs, for shm_open(3); and pts, a new instance
+// of devpts (newinstance, ptmxmode=0666, mode=620; nosuid, noexec), with
+// ptmx a link to pts/ptmx. The links to /proc work once /proc is mounted
+// (Options.MountProc).
+func DevMounts(target string) []MountSpec {
+	t := strings.TrimRight(target, "/")
+	ms := []MountSpec{{Source: "tmpfs", Target: target, Type: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: "mode=0755"}}
+	for _, n := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		ms = append(ms, MountSpec{Source: "/dev/" + n, Target: t + "/" + n, Type: "bind", Flags: unix.MS_NOSUID})
+	}
+	for i, n := range []string{"stdin", "stdout", "stderr"} {
+		ms = append(ms, MountSpec{Source: fmt.Sprintf("/proc/self/fd/%d", i), Target: t + "/" + n, Type: "symlink"})
+	}
+	return append(ms,
+		MountSpec{Source: "/proc/self/fd", Target: t + "/fd", Type: "symlink"},
+		MountSpec{Source: "/proc/kcore", Target: t + "/core", Type: "symlink"},
+		MountSpec{Target: t + "/shm", Type: "dir"},
+		MountSpec{Source: "devpts", Target: t + "/pts", Type: "devpts", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: "newinstance,ptmxmode=0666,mode=620"},
+		MountSpec{Source: "pts/ptmx", Target: t + "/ptmx", Type: "symlink"},
+	)
 }
 
 // Propagation is how mounts propagate between a new mount namespace and the
@@ -34,56 +127,736 @@ const (
 	PropagationUnchanged                    // leave propagation as the copy of the caller's namespace has it
 )
 
-// Steps of the mount family, as reported through the error pipe.
+// String returns the name unshare(1) gives the propagation.
+func (p Propagation) String() string {
+	switch p {
+	case PropagationPrivate:
+		return "private"
+	case PropagationSlave:
+		return "slave"
+	case PropagationShared:
+		return "shared"
+	case PropagationUnchanged:
+		return "unchanged"
+	}
+	return fmt.Sprintf("Propagation(%d)", int(p))
+}
+
+// Steps of the mount family, as reported through the error pipe. Steps on
+// one entry report its index in plan.mnt.ops, and for a path component or
+// a file system option, that number plus one times 1<<16.
 const (
 	stepMountPrivate uint32 = 100 + iota
 	stepMountProc
+	stepMountOpenTree
+	stepMountSetattr
+	stepMountFsopen
+	stepMountFsconfig
+	stepMountCreateFS
+	stepMountFsmount
+	stepMountResolve
+	stepMountCreate
+	stepMountMove
+	stepMountSymlink
+	stepMountOpenRoot
+	stepMountAttachRoot
+	stepMountPivot
+	stepMountDetachOld
 )
+
+// Kinds of mountOp.
+const (
+	opBind    uint8 = iota + 1 // open_tree in the child, move_mount
+	opBindFd                   // a bind the parent opened (idmapped): move_mount
+	opFS                       // fsopen, fsconfig, fsmount, move_mount
+	opDir                      // mkdirat
+	opSymlink                  // symlinkat
+)
+
+// mountOp is one entry the child makes, prepared by the parent.
+type mountOp struct {
+	kind      uint8
+	file      bool  // the target is a file: an empty one is created if missing
+	source    *byte // bind: the host path; symlink: the link's text
+	fstype    *byte // file system type
+	params    []fsParam
+	treeFlags uintptr // open_tree flags: OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC [|AT_RECURSIVE]
+	setattr   bool    // mount_setattr(attr) after open_tree
+	attrAt    uintptr // its flags: AT_EMPTY_PATH [|AT_RECURSIVE]
+	attr      unix.MountAttr
+	fsAttrs   uintptr // fsmount's MOUNT_ATTR_* flags
+	// path holds every prefix of Target, relative and NUL-terminated:
+	// "a\x00a/b\x00a/b/c\x00"; comps[k] gives the offsets in path of the
+	// k-th prefix and of its last component, its name in its parent.
+	path  []byte
+	comps []mountComp
+	n     int // how many of comps to open: all, or all but the last for a symlink
+	fd    int // the detached mount, written by the child (by the parent for opBindFd)
+}
+
+type mountComp struct{ prefix, name uint32 }
+
+// fsParam is one fsconfig(2) call.
+type fsParam struct {
+	cmd        uintptr
+	key, value *byte
+}
 
 // mountPlan is what the child needs for its mounts.
 type mountPlan struct {
-	mountPrivate bool
-	mountProc    bool
+	propagation uintptr // mount flags for /, or 0 to leave it
+	mountProc   bool    // mount(2) a proc on /proc after the mounts
+	ops         []mountOp
+	pivot       bool  // ops[0] is the new root: attach it on rootBase and pivot_root into it
+	rootBase    *byte // Root, or "/"
+	rootFd      int   // the child's: the new root (ops[0].fd) or "/", opened O_PATH
+	cur         int   // the child's: the last component of a target opened so far
+	first       int   // the first of ops made inside the root: 1 with pivot, else 0
+	howDir      unix.OpenHow
+	howAny      unix.OpenHow
+	desc        []string // for errors: what each of ops is, "mount 3 (tmpfs on /tmp)"
+	targets     []string // for errors: each op's Target, cleaned
+	rootDesc    string
 }
+
+// mountFlagAttrs maps the mount(2) flags a MountSpec takes to MOUNT_ATTR_*.
+var mountFlagAttrs = []struct {
+	flag, attr uintptr
+	atime      bool
+}{
+	{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY, false},
+	{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID, false},
+	{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV, false},
+	{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC, false},
+	{unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME, true},
+	{unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME, true},
+	{unix.MS_RELATIME, unix.MOUNT_ATTR_RELATIME, true},
+	{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME, false},
+	{unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW, false},
+}
+
+// mountAttrs converts flags to MOUNT_ATTR_* flags; atime says whether it
+// sets an access time mode, which mount_setattr must be told to clear first.
+func mountAttrs(flags uintptr) (attrs uintptr, atime bool) {
+	for _, f := range mountFlagAttrs {
+		if flags&f.flag != 0 {
+			attrs |= f.attr
+			atime = atime || f.atime
+		}
+	}
+	return attrs, atime
+}
+
+// The kernel features the mount steps need, probed once.
+var (
+	openat2Err = sync.OnceValue(func() error {
+		_, err := unix.Openat2(-1, "", &unix.OpenHow{})
+		if err == unix.ENOSYS {
+			return &procfs.NotSupportedError{Feature: "openat2 (Target resolved inside the root)", Version: "5.6"}
+		}
+		return nil
+	})
+	mountAPIErr = sync.OnceValue(func() error {
+		_, err := unix.OpenTree(-1, "", 0)
+		if err == unix.ENOSYS {
+			return &procfs.NotSupportedError{Feature: "the mount API of open_tree, move_mount, fsopen and fsmount", Version: "5.2"}
+		}
+		return nil
+	})
+	mountSetattrErr = sync.OnceValue(func() error {
+		err := unix.MountSetattr(-1, "", 0, &unix.MountAttr{})
+		if err == unix.ENOSYS {
+			return &procfs.NotSupportedError{Feature: "mount_setattr (flags and ID maps of a bind mount)", Version: "5.12"}
+		}
+		return nil
+	})
+)
+
+// Strings the mount steps pass to the kernel.
+var (
+	strEmpty = [...]byte{0}
+	strDot   = [...]byte{'.', 0}
+	strProcN = [...]byte{'p', 'r', 'o', 'c', 0}
+)
 
 // planMounts checks the mount options and fills the plan.
 func (s *spawn) planMounts() error {
 	o, p := s.opts, &s.plan
-	if o.Root != "" || len(o.Mounts) > 0 || o.Propagation != PropagationPrivate {
-		return errors.New("Root, Mounts and Propagation: not implemented yet")
+	m := &p.mnt
+	if !o.New.Has(Mount) {
+		for _, c := range []struct {
+			set   bool
+			field string
+		}{{o.Root != "", "Root"}, {len(o.Mounts) > 0, "Mounts"}, {o.Propagation != PropagationPrivate, "Propagation"}} {
+			if c.set {
+				return fmt.Errorf("%s needs a new %s namespace (New has %s)", c.field, Mount, o.New)
+			}
+		}
+		return nil
 	}
-	p.mnt.mountPrivate = o.New.Has(Mount)
-	p.mnt.mountProc = o.MountProc
+	switch o.Propagation {
+	case PropagationPrivate:
+		m.propagation = unix.MS_REC | unix.MS_PRIVATE
+	case PropagationSlave:
+		m.propagation = unix.MS_REC | unix.MS_SLAVE
+	case PropagationShared:
+		m.propagation = unix.MS_REC | unix.MS_SHARED
+	case PropagationUnchanged:
+	default:
+		return fmt.Errorf("invalid Propagation %d", int(o.Propagation))
+	}
+
+	rootSpec := len(o.Mounts) > 0 && filepath.Clean(o.Mounts[0].Target) == "/"
+	m.pivot = o.Root != "" || rootSpec
+	if m.pivot && o.Propagation == PropagationShared {
+		return errors.New("Propagation shared with a new root (Root, or a Mounts entry on /): pivot_root(2) refuses a shared root, and the mounts under it would reach the caller's namespace")
+	}
+	var root string
+	if o.Root != "" {
+		var err error
+		if root, err = filepath.Abs(o.Root); err != nil {
+			return fmt.Errorf("Root %q: %w", o.Root, err)
+		}
+		fi, err := os.Stat(root)
+		if err != nil {
+			return fmt.Errorf("Root: %w", err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("Root %q is not a directory: %w", o.Root, syscall.ENOTDIR)
+		}
+	}
+	if len(o.Mounts) == 0 && !m.pivot {
+		m.mountProc = o.MountProc
+		return nil
+	}
+	if err := openat2Err(); err != nil {
+		return fmt.Errorf("Mounts: %w", err)
+	}
+
+	if o.Root != "" && !rootSpec {
+		// Root, bound onto itself (recursively, as runc does): a mount of
+		// the new namespace's own to pivot into.
+		op := mountOp{kind: opBind, fd: -1, treeFlags: unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_RECURSIVE}
+		var err error
+		if op.source, err = syscall.BytePtrFromString(root); err != nil {
+			return fmt.Errorf("Root: %w", err)
+		}
+		m.ops = append(m.ops, op)
+		m.desc = append(m.desc, fmt.Sprintf("Root %s (bound onto itself)", root))
+		m.targets = append(m.targets, "/")
+	}
+	for i := range o.Mounts {
+		if err := s.planMount(i, &o.Mounts[i]); err != nil {
+			return fmt.Errorf("Mounts[%d] (%s): %w", i, specDesc(&o.Mounts[i]), err)
+		}
+	}
+	if o.MountProc && m.pivot {
+		// In the new root, before pivot_root: a user namespace may mount
+		// a proc only where one is visible already (mount_too_revealing),
+		// which the old root, detached after pivot_root, is.
+		op := mountOp{kind: opFS, fd: -1, fstype: &strProcN[0], fsAttrs: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC,
+			params: []fsParam{{cmd: unix.FSCONFIG_SET_STRING, key: cstr("source"), value: &strProcN[0]}}}
+		op.path, op.comps = targetPath("/proc")
+		m.ops = append(m.ops, op)
+		m.desc = append(m.desc, "MountProc (proc on /proc)")
+		m.targets = append(m.targets, "/proc")
+	} else {
+		m.mountProc = o.MountProc
+	}
+	base := "/"
+	if m.pivot {
+		if o.Root != "" {
+			base = root
+		}
+		m.rootDesc = m.desc[0]
+		m.first = 1
+	}
+	m.rootBase = cstr(base)
+	for i := range m.ops {
+		m.ops[i].n = len(m.ops[i].comps)
+		if m.ops[i].kind == opSymlink {
+			m.ops[i].n--
+		}
+	}
+	m.howDir = unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	m.howAny = unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	return nil
+}
+
+// specDesc says what a MountSpec is, for errors.
+func specDesc(ms *MountSpec) string {
+	switch ms.Type {
+	case "dir":
+		return "dir " + ms.Target
+	case "symlink":
+		return fmt.Sprintf("symlink %s -> %s", ms.Target, ms.Source)
+	case "bind":
+		return fmt.Sprintf("bind %s on %s", ms.Source, ms.Target)
+	}
+	return fmt.Sprintf("%s on %s", ms.Type, ms.Target)
+}
+
+// targetPath returns the prefixes of the clean absolute path t and their
+// offsets, for mountOp.path and comps.
+func targetPath(t string) ([]byte, []mountComp) {
+	rel := strings.TrimPrefix(t, "/")
+	if rel == "" {
+		return nil, nil
+	}
+	var path []byte
+	var comps []mountComp
+	parts := strings.Split(rel, "/")
+	for k := range parts {
+		prefix := strings.Join(parts[:k+1], "/")
+		start := uint32(len(path))
+		comps = append(comps, mountComp{prefix: start, name: start + uint32(len(prefix)-len(parts[k]))})
+		path = append(append(path, prefix...), 0)
+	}
+	return path, comps
+}
+
+// planMount checks Mounts[i] and adds its step to the plan.
+func (s *spawn) planMount(i int, ms *MountSpec) error {
+	m := &s.plan.mnt
+	for _, f := range []struct{ name, v string }{{"Source", ms.Source}, {"Target", ms.Target}, {"Type", ms.Type}, {"Data", ms.Data}} {
+		if strings.IndexByte(f.v, 0) >= 0 {
+			return fmt.Errorf("%s contains a NUL byte", f.name)
+		}
+	}
+	switch {
+	case ms.Target == "":
+		return errors.New("empty Target")
+	case !filepath.IsAbs(ms.Target):
+		return fmt.Errorf("Target %q is not an absolute path", ms.Target)
+	case ms.Type == "":
+		return errors.New("empty Type")
+	}
+	for _, c := range strings.Split(ms.Target, "/") {
+		if c == ".." {
+			return fmt.Errorf("Target %q has a \"..\" component: a Target is a path inside the root", ms.Target)
+		}
+	}
+	target := filepath.Clean(ms.Target)
+	op := mountOp{fd: -1}
+	op.path, op.comps = targetPath(target)
+	isRoot := target == "/"
+	if isRoot && i != 0 {
+		return errors.New("only the first of Mounts may have Target /, the new root")
+	}
+	const atime = unix.MS_NOATIME | unix.MS_STRICTATIME | unix.MS_RELATIME
+	allowed := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | atime | unix.MS_NODIRATIME | unix.MS_NOSYMFOLLOW | unix.MS_SILENT)
+	idmapped := ms.UIDMap != nil || ms.GIDMap != nil
+	if idmapped && ms.Type != "bind" {
+		return errors.New("UIDMap and GIDMap are for a bind")
+	}
+	var err error
+	switch ms.Type {
+	case "dir", "symlink":
+		if isRoot {
+			return fmt.Errorf("a %s cannot be the new root", ms.Type)
+		}
+		if ms.Flags != 0 || ms.Data != "" {
+			return fmt.Errorf("a %s takes no Flags or Data", ms.Type)
+		}
+		op.kind = opDir
+		if ms.Type == "symlink" {
+			op.kind = opSymlink
+			if ms.Source == "" {
+				return errors.New("empty Source: the text of the link")
+			}
+			op.source, _ = syscall.BytePtrFromString(ms.Source)
+		}
+	case "bind":
+		allowed |= unix.MS_BIND | unix.MS_REC
+		if ms.Data != "" {
+			return errors.New("a bind takes no Data")
+		}
+		if ms.Source == "" {
+			return errors.New("empty Source")
+		}
+		fi, err := os.Stat(ms.Source)
+		if err != nil {
+			return fmt.Errorf("Source: %w", err)
+		}
+		op.file = !fi.IsDir()
+		if isRoot && op.file {
+			return fmt.Errorf("Source %q is not a directory, for the new root: %w", ms.Source, syscall.ENOTDIR)
+		}
+		op.kind = opBind
+		op.source, _ = syscall.BytePtrFromString(ms.Source)
+		op.treeFlags = unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
+		op.attrAt = unix.AT_EMPTY_PATH
+		if ms.Flags&unix.MS_REC != 0 {
+			op.treeFlags |= unix.AT_RECURSIVE
+			op.attrAt |= unix.AT_RECURSIVE
+		}
+		attrs, at := mountAttrs(ms.Flags)
+		op.attr.Attr_set = uint64(attrs)
+		if at {
+			op.attr.Attr_clr = unix.MOUNT_ATTR__ATIME
+		}
+		op.setattr = attrs != 0 || at
+	default:
+		if ms.Flags&unix.MS_REC != 0 {
+			return errors.New("MS_REC is for a bind")
+		}
+		op.kind = opFS
+		if op.fstype, err = syscall.BytePtrFromString(ms.Type); err != nil {
+			return err
+		}
+		if ms.Source != "" {
+			op.params = append(op.params, fsParam{cmd: unix.FSCONFIG_SET_STRING, key: cstr("source"), value: cstr(ms.Source)})
+		}
+		for _, kv := range strings.Split(ms.Data, ",") {
+			if kv == "" {
+				continue
+			}
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				op.params = append(op.params, fsParam{cmd: unix.FSCONFIG_SET_STRING, key: cstr(k), value: cstr(v)})
+			} else {
+				op.params = append(op.params, fsParam{cmd: unix.FSCONFIG_SET_FLAG, key: cstr(k)})
+			}
+		}
+		op.fsAttrs, _ = mountAttrs(ms.Flags)
+	}
+	if bad := ms.Flags &^ allowed; bad != 0 {
+		return fmt.Errorf("Flags %#x: not supported here", uint64(bad))
+	}
+	if op.kind == opBind || op.kind == opFS {
+		if err := mountAPIErr(); err != nil {
+			return err
+		}
+	}
+	if op.setattr || idmapped {
+		if err := mountSetattrErr(); err != nil {
+			return err
+		}
+	}
+	if idmapped {
+		if err := s.openIdmapped(ms, &op); err != nil {
+			return err
+		}
+	}
+	m.ops = append(m.ops, op)
+	m.desc = append(m.desc, fmt.Sprintf("mount %d (%s)", i, specDesc(ms)))
+	m.targets = append(m.targets, target)
+	return nil
+}
+
+// newIdmapUserns makes the user namespace of an idmapped mount.
+var newIdmapUserns = func(uidMap, gidMap idmap.Map) (*os.File, error) {
+	return nil, errors.New("idmapped mounts: not implemented yet")
+}
+
+// cstr returns s as a NUL-terminated C string; s has no NUL (checked).
+func cstr(s string) *byte {
+	b, _ := syscall.BytePtrFromString(s)
+	return b
+}
+
+// openIdmapped opens an idmapped bind for op in the parent: a clone of
+// ms.Source, with its flags and the ID maps set on it, for the child to
+// attach.
+func (s *spawn) openIdmapped(ms *MountSpec, op *mountOp) error {
+	for _, c := range []struct {
+		name string
+		m    idmap.Map
+	}{{"UIDMap", ms.UIDMap}, {"GIDMap", ms.GIDMap}} {
+		if c.m != nil {
+			if err := c.m.Validate(); err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+		}
+	}
+	userns, err := newIdmapUserns(ms.UIDMap, ms.GIDMap)
+	if err != nil {
+		return err
+	}
+	defer userns.Close()
+	fd, err := unix.OpenTree(unix.AT_FDCWD, ms.Source, uint(op.treeFlags))
+	if err != nil {
+		return fmt.Errorf("idmapped bind: open_tree %s: %w", ms.Source, err)
+	}
+	tree := os.NewFile(uintptr(fd), ms.Source)
+	attr := op.attr
+	attr.Attr_set |= unix.MOUNT_ATTR_IDMAP
+	attr.Userns_fd = uint64(userns.Fd())
+	if err := unix.MountSetattr(fd, "", uint(op.attrAt), &attr); err != nil {
+		tree.Close()
+		return fmt.Errorf("idmapped bind: mount_setattr MOUNT_ATTR_IDMAP: %w", err)
+	}
+	s.closeAfterStart = append(s.closeAfterStart, tree)
+	op.kind, op.fd, op.setattr = opBindFd, fd, false
 	return nil
 }
 
 // mountStepName names a step of the mount family, or returns "".
 func (s *spawn) mountStepName(step, idx uint32) string {
+	m := &s.plan.mnt
 	switch step {
 	case stepMountPrivate:
-		return "make / private (mount MS_REC|MS_PRIVATE)"
+		return fmt.Sprintf("set propagation %s on / (mount %#x)", s.opts.Propagation, m.propagation)
 	case stepMountProc:
 		return "mount /proc"
+	case stepMountOpenRoot:
+		return "open the new root's mount point"
+	case stepMountAttachRoot:
+		return fmt.Sprintf("%s: attach as the new root", m.rootDesc)
+	case stepMountPivot:
+		return fmt.Sprintf("pivot_root into %s", m.rootDesc)
+	case stepMountDetachOld:
+		return "detach the old root (umount2 MNT_DETACH)"
 	}
-	return ""
+	i, sub := int(idx&0xffff), int(idx>>16)-1
+	if step < stepMountOpenTree || step > stepMountSymlink || i >= len(m.ops) {
+		return ""
+	}
+	op, what := &m.ops[i], ""
+	prefix := func() string {
+		if sub < 0 || sub >= len(op.comps) {
+			return m.targets[i]
+		}
+		c := op.comps[sub]
+		end := c.prefix
+		for op.path[end] != 0 {
+			end++
+		}
+		return "/" + string(op.path[c.prefix:end])
+	}
+	switch step {
+	case stepMountOpenTree:
+		what = "open_tree (OPEN_TREE_CLONE) of the source"
+	case stepMountSetattr:
+		what = "mount_setattr"
+	case stepMountFsopen:
+		what = "fsopen"
+	case stepMountFsconfig:
+		what = "fsconfig"
+		if sub >= 0 && sub < len(op.params) {
+			what = fmt.Sprintf("fsconfig %q", unsafe.String(op.params[sub].key, cLen(op.params[sub].key)))
+			if v := op.params[sub].value; v != nil {
+				what += fmt.Sprintf("=%q", unsafe.String(v, cLen(v)))
+			}
+		}
+	case stepMountCreateFS:
+		what = "fsconfig FSCONFIG_CMD_CREATE"
+	case stepMountFsmount:
+		what = "fsmount"
+	case stepMountResolve:
+		what = "open " + prefix() + " in the root (openat2 RESOLVE_IN_ROOT)"
+	case stepMountCreate:
+		what = "create " + prefix()
+	case stepMountMove:
+		what = "move_mount onto " + m.targets[i]
+	case stepMountSymlink:
+		what = "symlink " + m.targets[i]
+	}
+	return m.desc[i] + ": " + what
+}
+
+// cLen is the length of the C string at b.
+func cLen(b *byte) int {
+	n := 0
+	for *(*byte)(unsafe.Add(unsafe.Pointer(b), n)) != 0 {
+		n++
+	}
+	return n
 }
 
 // childMounts sets the propagation, makes the mounts and the new root, and
-// mounts /proc.
+// mounts /proc. Its helpers each make one system call or a few, so that
+// their frames, and the chain down to childFailAt, stay small.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func childMounts(p *childPlan) {
 	var e syscall.Errno
-	if p.mnt.mountPrivate {
-		if _, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, 0, uintptr(unsafe.Pointer(&strSlash[0])), 0, unix.MS_REC|unix.MS_PRIVATE, 0, 0); e != 0 {
+	m := &p.mnt
+	if m.propagation != 0 {
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, 0, uintptr(unsafe.Pointer(&strSlash[0])), 0, m.propagation, 0, 0); e != 0 {
 			childFail(p, stepMountPrivate, e)
 		}
 	}
-	if p.mnt.mountProc {
+	if len(m.ops) > 0 {
+		// Every source first, in the caller's view; then the root; then
+		// each entry in order, inside it.
+		for i := 0; i < len(m.ops); i++ {
+			childMountSource(p, i)
+		}
+		childMountRoot(p)
+		for i := m.first; i < len(m.ops); i++ {
+			m.cur = m.rootFd
+			for k := 0; k < m.ops[i].n; k++ {
+				childMountStep(p, i, k)
+			}
+			childMountAttach(p, i)
+		}
+		childMountPivot(p)
+	}
+	if m.mountProc {
 		if _, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, uintptr(unsafe.Pointer(&strProc[0])), uintptr(unsafe.Pointer(&strProcDir[0])), uintptr(unsafe.Pointer(&strProc[0])), unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0, 0); e != 0 {
 			childFail(p, stepMountProc, e)
 		}
 	}
+}
+
+// childMountSource opens the source of ops[i] as a detached mount, in
+// ops[i].fd: a clone of a bind's source tree, or a new file system.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMountSource(p *childPlan, i int) {
+	op := &p.mnt.ops[i]
+	switch op.kind {
+	case opBind:
+		fd, _, e := syscall.RawSyscall6(unix.SYS_OPEN_TREE, atFDCWD, uintptr(unsafe.Pointer(op.source)), op.treeFlags, 0, 0, 0)
+		if e != 0 {
+			childFailAt(p, stepMountOpenTree, uint32(i), e)
+		}
+		op.fd = int(fd)
+		if op.setattr {
+			if _, _, e = syscall.RawSyscall6(unix.SYS_MOUNT_SETATTR, fd, uintptr(unsafe.Pointer(&strEmpty[0])), op.attrAt, uintptr(unsafe.Pointer(&op.attr)), unsafe.Sizeof(op.attr), 0); e != 0 {
+				childFailAt(p, stepMountSetattr, uint32(i), e)
+			}
+		}
+	case opFS:
+		fs, _, e := syscall.RawSyscall6(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(op.fstype)), unix.FSOPEN_CLOEXEC, 0, 0, 0, 0)
+		if e != 0 {
+			childFailAt(p, stepMountFsopen, uint32(i), e)
+		}
+		op.fd = int(fs)
+		for k := 0; k < len(op.params); k++ {
+			if _, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, uintptr(op.fd), op.params[k].cmd, uintptr(unsafe.Pointer(op.params[k].key)), uintptr(unsafe.Pointer(op.params[k].value)), 0, 0); e != 0 {
+				childFailAt(p, stepMountFsconfig, uint32(i)|uint32(k+1)<<16, e)
+			}
+		}
+		if _, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, uintptr(op.fd), unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0); e != 0 {
+			childFailAt(p, stepMountCreateFS, uint32(i), e)
+		}
+		fd, _, e := syscall.RawSyscall6(unix.SYS_FSMOUNT, uintptr(op.fd), unix.FSMOUNT_CLOEXEC, op.fsAttrs, 0, 0, 0)
+		if e != 0 {
+			childFailAt(p, stepMountFsmount, uint32(i), e)
+		}
+		syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(op.fd), 0, 0, 0, 0, 0)
+		op.fd = int(fd)
+	}
+}
+
+// childMountRoot sets rootFd, the root that targets are resolved in: with
+// pivot, the new root (ops[0]) attached on its base; else /.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMountRoot(p *childPlan) {
+	m := &p.mnt
+	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(m.rootBase)), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		childFail(p, stepMountOpenRoot, e)
+	}
+	m.rootFd = int(fd)
+	if m.pivot {
+		if _, _, e = syscall.RawSyscall6(unix.SYS_MOVE_MOUNT, uintptr(m.ops[0].fd), uintptr(unsafe.Pointer(&strEmpty[0])), fd, uintptr(unsafe.Pointer(&strEmpty[0])), unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH, 0); e != 0 {
+			childFail(p, stepMountAttachRoot, e)
+		}
+		syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+		m.rootFd = m.ops[0].fd
+	}
+}
+
+// childMountStep opens component k of the target of ops[i] inside the
+// root, creating it if missing, as cur, and closes the one before.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMountStep(p *childPlan, i, k int) {
+	m := &p.mnt
+	op := &m.ops[i]
+	how := &m.howDir
+	if op.file && k == len(op.comps)-1 {
+		how = &m.howAny
+	}
+	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(m.rootFd), uintptr(unsafe.Pointer(&op.path[op.comps[k].prefix])), uintptr(unsafe.Pointer(how)), unix.SizeofOpenHow, 0, 0)
+	if e == syscall.ENOENT {
+		// Created in the directory just resolved, cur, by its name alone,
+		// which mkdirat and O_CREAT|O_EXCL never follow if it is a
+		// (dangling) symbolic link: they fail with EEXIST.
+		name := uintptr(unsafe.Pointer(&op.path[op.comps[k].name]))
+		if how == &m.howAny {
+			if fd, _, e = syscall.RawSyscall6(syscall.SYS_OPENAT, uintptr(m.cur), name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644, 0, 0); e == 0 {
+				syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+			}
+		} else {
+			_, _, e = syscall.RawSyscall6(syscall.SYS_MKDIRAT, uintptr(m.cur), name, 0o755, 0, 0, 0)
+		}
+		if e != 0 {
+			childFailAt(p, stepMountCreate, uint32(i)|uint32(k+1)<<16, e)
+		}
+		fd, _, e = syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(m.rootFd), uintptr(unsafe.Pointer(&op.path[op.comps[k].prefix])), uintptr(unsafe.Pointer(how)), unix.SizeofOpenHow, 0, 0)
+	}
+	if e != 0 {
+		childFailAt(p, stepMountResolve, uint32(i)|uint32(k+1)<<16, e)
+	}
+	if m.cur != m.rootFd {
+		syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(m.cur), 0, 0, 0, 0, 0)
+	}
+	m.cur = int(fd)
+}
+
+// childMountAttach makes ops[i] at its target, cur: attaches the mount,
+// or makes the symbolic link in it.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMountAttach(p *childPlan, i int) {
+	m := &p.mnt
+	op := &m.ops[i]
+	var e syscall.Errno
+	switch op.kind {
+	case opDir:
+	case opSymlink:
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_SYMLINKAT, uintptr(unsafe.Pointer(op.source)), uintptr(m.cur), uintptr(unsafe.Pointer(&op.path[op.comps[len(op.comps)-1].name])), 0, 0, 0); e != 0 {
+			childFailAt(p, stepMountSymlink, uint32(i), e)
+		}
+	default:
+		if _, _, e = syscall.RawSyscall6(unix.SYS_MOVE_MOUNT, uintptr(op.fd), uintptr(unsafe.Pointer(&strEmpty[0])), uintptr(m.cur), uintptr(unsafe.Pointer(&strEmpty[0])), unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH, 0); e != 0 {
+			childFailAt(p, stepMountMove, uint32(i), e)
+		}
+		syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(op.fd), 0, 0, 0, 0, 0)
+	}
+	if m.cur != m.rootFd {
+		syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(m.cur), 0, 0, 0, 0, 0)
+	}
+}
+
+// childMountPivot makes the new root the root, with pivot, and closes
+// rootFd.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMountPivot(p *childPlan) {
+	m := &p.mnt
+	var e syscall.Errno
+	if m.pivot {
+		// pivot_root(".", ".") stacks the old root on the new one, which
+		// umount2(".") then detaches (pivot_root(2)).
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_FCHDIR, uintptr(m.rootFd), 0, 0, 0, 0, 0); e == 0 {
+			_, _, e = syscall.RawSyscall6(syscall.SYS_PIVOT_ROOT, uintptr(unsafe.Pointer(&strDot[0])), uintptr(unsafe.Pointer(&strDot[0])), 0, 0, 0, 0)
+		}
+		if e != 0 {
+			childFail(p, stepMountPivot, e)
+		}
+		if _, _, e = syscall.RawSyscall6(syscall.SYS_UMOUNT2, uintptr(unsafe.Pointer(&strDot[0])), unix.MNT_DETACH, 0, 0, 0, 0); e == 0 {
+			_, _, e = syscall.RawSyscall6(syscall.SYS_CHDIR, uintptr(unsafe.Pointer(&strSlash[0])), 0, 0, 0, 0, 0)
+		}
+		if e != 0 {
+			childFail(p, stepMountDetachOld, e)
+		}
+	}
+	syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(m.rootFd), 0, 0, 0, 0, 0)
 }

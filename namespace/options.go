@@ -90,8 +90,12 @@ type Options struct {
 	Hostname   string
 	Domainname string
 
-	// MountProc mounts a new proc file system on /proc, so that /proc shows
-	// the new PID namespace. It requires Mount and PID in New.
+	// MountProc mounts a new proc file system on /proc (nosuid, nodev,
+	// noexec), so that /proc shows the new PID namespace. It requires Mount
+	// and PID in New. With a new root (Root, or a Mounts entry on /) it is
+	// the new root's /proc, created if missing, mounted after Mounts and
+	// before pivot_root: in a user namespace the kernel allows a new proc
+	// only where one is visible already, as the old root's is until then.
 	MountProc bool
 
 	// MonotonicOffset and BoottimeOffset shift CLOCK_MONOTONIC and
@@ -114,19 +118,36 @@ type Options struct {
 	// Sandbox options: the child sets each up with raw system calls between
 	// clone and execve, in the order that the package documentation gives.
 
-	// Root, if not empty, is the program's new root directory: the child
-	// makes it a mount point if it is not one, applies Mounts under it,
-	// pivot_root(2)s into it and detaches the old root. It requires Mount
-	// in New. See MountSpec for a root that is an empty tmpfs, as bwrap's.
+	// Root, if not empty, is the program's new root directory, an existing
+	// directory of the caller's (a relative path is taken from the caller's
+	// working directory). The child binds it onto itself, recursively, so
+	// that it is a mount point of the new namespace's own, applies Mounts
+	// under it, pivot_root(2)s into it, detaches the old root and changes
+	// to / (Dir, if set, is then a path in the new root). It requires Mount
+	// in New. A first Mounts entry on / is mounted on Root instead, and is
+	// the new root; with Root empty, such an entry makes a new root without
+	// any directory of the caller's (bwrap's model: see MountSpec and
+	// ExampleSpawn_sandbox).
 	Root string
 
-	// Mounts are mounted in order, each Target inside Root (or in the
-	// current root when Root is empty). They require Mount in New.
+	// Mounts are made in order, each Target inside the new root (or in the
+	// current root when there is none), after every bind source is opened
+	// and every file system created; see MountSpec. They require Mount in
+	// New. Targets that the child creates stay, in Root or in the current
+	// root, whether or not the spawn succeeds.
 	Mounts []MountSpec
 
 	// Propagation is how mounts propagate between the new mount namespace
-	// and the caller's: private (the zero value) cuts every tie, as
-	// unshare(1) does by default. It requires Mount in New.
+	// and the caller's, set on every mount first of all, as unshare(1)'s
+	// --propagation does: private (the zero value) cuts every tie; slave
+	// lets the caller's later mounts reach the program, not back; shared
+	// makes them go both ways, so that the program's mounts (and those of
+	// Mounts) appear in the caller's namespace where its mounts are shared;
+	// unchanged leaves the copy of the caller's mounts as it is. A new user
+	// namespace turns the caller's shared mounts into slaves whatever this
+	// says (mount_namespaces(7)). Shared cannot go with a new root, which
+	// pivot_root(2) refuses to make of a shared mount. It requires Mount in
+	// New.
 	Propagation Propagation
 
 	// Setsid makes the program the leader of a new session, as
