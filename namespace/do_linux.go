@@ -185,8 +185,8 @@ var doTestHook func()
 // descriptor on the one it left.
 type entered struct {
 	kind   Kind
-	back   int  // -1 for Mount, which is never restored
-	shared bool // back is the process's, from homeFDs: not to be closed
+	back   int    // -1 for Mount, which is never restored
+	shared bool   // back is the process's, from homeFDs: not to be closed
 	left   uint64 // the inode number of the namespace the thread was in
 }
 

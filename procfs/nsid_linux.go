@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -89,17 +90,13 @@ var probeNsfs = sync.OnceValues(func() (nsfsInfo, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nsfsInfo{}, os.NewSyscallError("fstat", err)
 	}
-	info := nsfsInfo{dev: st.Dev}
-	if !noHandlesTestHook {
-		h, err := nameToHandle(fd, "", false)
-		info.handles = err == nil && uint64(h.Ino) == st.Ino
-	}
-	return info, nil
+	h, err := nameToHandle(fd, "", false)
+	return nsfsInfo{dev: st.Dev, handles: err == nil && uint64(h.Ino) == st.Ino}, nil
 })
 
-// noHandlesTestHook, set only by tests before the first probe, makes nsgo
-// behave as on a kernel without nsfs file handles.
-var noHandlesTestHook bool
+// noHandlesTestHook, set only by tests, makes procfs behave as on a kernel
+// without nsfs file handles.
+var noHandlesTestHook atomic.Bool
 
 // anyNamespaceFD opens a namespace of the calling process: through a pidfd
 // where the kernel has the ioctls, else by its /proc/self/ns link.
@@ -173,7 +170,7 @@ func PidfdRequest(k Kind, children bool) uintptr {
 // then every ID that nsgo returns has NSID set. The answer is computed once.
 func HaveNSID() bool {
 	info, err := probeNsfs()
-	return err == nil && info.handles
+	return err == nil && info.handles && !noHandlesTestHook.Load()
 }
 
 // StatFD returns the identity of the namespace open at fd.
@@ -182,7 +179,7 @@ func StatFD(fd int) (ID, error) {
 	if err != nil {
 		return ID{}, err
 	}
-	if info.handles {
+	if HaveNSID() {
 		h, err := nameToHandle(fd, "", false)
 		if err == nil {
 			return ID{Dev: info.dev, Ino: uint64(h.Ino), NSID: h.NSID}, nil
@@ -207,7 +204,7 @@ func idAt(dir int, name string) (ID, error) {
 	if err != nil {
 		return ID{}, err
 	}
-	if info.handles {
+	if HaveNSID() {
 		h, err := nameToHandle(dir, name, true)
 		switch {
 		case err == nil:

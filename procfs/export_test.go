@@ -1,0 +1,5 @@
+package procfs
+
+// SetNoHandles makes procfs behave as on a kernel without nsfs file handles
+// and namespace IDs (before 6.18), or not; it returns the old setting.
+func SetNoHandles(on bool) bool { return noHandlesTestHook.Swap(on) }
