@@ -186,6 +186,17 @@ type childPlan struct {
 	// themselves (see childOwnStack and forkExec).
 	sigmask uint64
 
+	// Options.Cgroup and Process.PidFD (cgroup_linux.go, process_linux.go).
+	// With intoCgroup, every path clones by clone3 with CLONE_INTO_CGROUP
+	// into cgroupFd, the copy too, and never falls back to clone. With
+	// wantPidfd, clone3 stores a pidfd of the child in pidfd (CLONE_PIDFD),
+	// which stays -1 where clone made the child; the kernel writes it in
+	// the parent before the child runs, and the child never touches it.
+	intoCgroup bool
+	cgroupFd   int
+	wantPidfd  bool
+	pidfd      int32
+
 	sigact   [3]kernelSigaction // an own-stack child's rt_sigaction buffers
 	statfs   unix.Statfs_t      // the child's fstatfs buffer
 	procRoot uintptr            // /proc, opened by childOpenProc, or AT_FDCWD
@@ -208,17 +219,44 @@ var (
 	cloneFirstArgs   = runtime.GOARCH != "s390x" // s390x takes the stack first
 )
 
-// cloneArgs is struct clone_args as clone3(2) takes it, its first version
-// (CLONE_ARGS_SIZE_VER0).
+// cloneArgs is struct clone_args as clone3(2) takes it, up to its third
+// version (CLONE_ARGS_SIZE_VER2, Linux 5.7, which adds cgroup). Kernels
+// from 5.3 on take the longer struct as long as the fields they do not know
+// are zero.
 type cloneArgs struct {
 	flags      uint64
-	pidfd      uint64
+	pidfd      uint64 // where CLONE_PIDFD stores the pidfd, an int
 	childTID   uint64
 	parentTID  uint64
 	exitSignal uint64
 	stack      uint64 // the lowest address; the kernel adds stackSize
 	stackSize  uint64
 	tls        uint64
+	setTID     uint64 // Linux 5.5
+	setTIDSize uint64
+	cgroup     uint64 // with CLONE_INTO_CGROUP, a cgroup v2 directory's descriptor; Linux 5.7
+}
+
+// cloneArgsFor returns the clone3 arguments for p's child: its namespaces
+// and exit signal, its cgroup, and where the pidfd goes.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func cloneArgsFor(p *childPlan) cloneArgs {
+	args := cloneArgs{
+		flags:      uint64(p.cloneFlags &^ 0xff),
+		exitSignal: uint64(p.cloneFlags & 0xff),
+	}
+	if p.intoCgroup {
+		args.flags |= unix.CLONE_INTO_CGROUP
+		args.cgroup = uint64(p.cgroupFd)
+	}
+	if p.wantPidfd {
+		args.flags |= unix.CLONE_PIDFD
+		args.pidfd = uint64(uintptr(unsafe.Pointer(&p.pidfd)))
+	}
+	return args
 }
 
 // kernelSigaction is struct sigaction as rt_sigaction(2) takes it on amd64 (the one architecture whose own-stack child uses it).
@@ -255,7 +293,12 @@ func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
 	if p.stackTop == 0 && !p.vfork {
 		runtime_BeforeFork()
 		var r uintptr
-		if cloneFirstArgs {
+		if p.intoCgroup {
+			// Into a cgroup, which clone cannot: clone3 without CLONE_VM
+			// and without a stack, a copy as fork(2) makes.
+			args := cloneArgsFor(p)
+			r, _, errno = syscall.RawSyscall6(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args), 0, 0, 0, 0)
+		} else if cloneFirstArgs {
 			r, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, p.cloneFlags, 0, 0, 0, 0, 0)
 		} else {
 			r, _, errno = syscall.RawSyscall6(syscall.SYS_CLONE, 0, p.cloneFlags, 0, 0, 0, 0)
@@ -272,14 +315,12 @@ func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
 	// thread's M, where an own-stack child must not reach.
 	runtime.LockOSThread()
 	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 0, 0, uintptr(unsafe.Pointer(&p.sigmask)), unsafe.Sizeof(p.sigmask), 0, 0)
-	useClone3, clone3Failed := !noClone3.Load(), false
+	useClone3, clone3Failed := !noClone3.Load() || p.intoCgroup, false
 	runtime_BeforeFork()
 	var r, e uintptr
 	if useClone3 {
-		args := cloneArgs{
-			flags:      uint64(p.cloneFlags&^0xff) | unix.CLONE_VM | unix.CLONE_CLEAR_SIGHAND,
-			exitSignal: uint64(p.cloneFlags & 0xff),
-		}
+		args := cloneArgsFor(p)
+		args.flags |= unix.CLONE_VM | unix.CLONE_CLEAR_SIGHAND
 		p.sighandCleared = true
 		if p.vfork {
 			args.flags |= unix.CLONE_VFORK
@@ -289,11 +330,13 @@ func forkExec(p *childPlan) (pid int, errno syscall.Errno) {
 			r, e = rawCloneOwnStack(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&args)), unsafe.Sizeof(args), childOwnStackFn, unsafe.Pointer(p))
 		}
 	}
-	if !useClone3 || e == uintptr(syscall.ENOSYS) || e == uintptr(syscall.EINVAL) || e == uintptr(syscall.EPERM) {
+	if !useClone3 || !p.intoCgroup && (e == uintptr(syscall.ENOSYS) || e == uintptr(syscall.EINVAL) || e == uintptr(syscall.EPERM)) {
 		// No clone3 (Linux 5.3) or no CLONE_CLEAR_SIGHAND (5.5), or a
 		// seccomp profile that answers clone3 with EPERM, as older
 		// container engines' do for system calls they do not know; or
-		// flags that clone refuses too, which says so below.
+		// flags that clone refuses too, which says so below. Not for a
+		// child that goes into a cgroup, which clone cannot do: its
+		// errno is the answer.
 		p.sighandCleared = false
 		if p.vfork {
 			r, e = rawVforkClone(syscall.SYS_CLONE, p.cloneFlags|unix.CLONE_VM|unix.CLONE_VFORK, 0, 0)

@@ -805,10 +805,22 @@ func (s *spawn) start() (*Process, error) {
 		p.stackLo = uintptr(unsafe.Pointer(&stack[0]))
 		p.stackTop = uintptr(unsafe.Pointer(&stack[len(stack)-64]))
 	}
+	// A pidfd of the program from clone3, where it makes the program's
+	// process (not a child that forks it); else newProcess opens one.
+	p.wantPidfd, p.pidfd = !p.refork, -1
 	pid, errno := forkExec(p)
 	syscall.ForkLock.Unlock()
 	runtime.KeepAlive(s.keepAlive)
 	runtime.KeepAlive(p)
+	var pidfd *os.File
+	if p.pidfd >= 0 {
+		pidfd = os.NewFile(uintptr(p.pidfd), "pidfd")
+		defer func() {
+			if pidfd != nil { // not handed to the Process
+				pidfd.Close()
+			}
+		}()
+	}
 
 	unix.Close(errPipe[1])
 	if needSync {
@@ -818,6 +830,11 @@ func (s *spawn) start() (*Process, error) {
 	if errno != 0 {
 		if needSync {
 			unix.Close(syncPipe[1])
+		}
+		if p.intoCgroup {
+			if err := s.cgroupCloneError(errno); err != nil {
+				return nil, err
+			}
 		}
 		return nil, cloneError(errno, Kind(p.cloneFlags))
 	}
@@ -852,7 +869,9 @@ func (s *spawn) start() (*Process, error) {
 		reap(pid)
 		return nil, err
 	}
-	return s.newProcess(pid)
+	proc, err := s.newProcess(pid, pidfd)
+	pidfd = nil // the Process's now, or closed by newProcess
+	return proc, err
 }
 
 // writeMaps writes the child's ID maps and releases it through the sync
