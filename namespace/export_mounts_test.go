@@ -36,3 +36,7 @@ func SetPIDsFallback(on bool) bool { return noPIDIoctlTestHook.Swap(on) }
 // PIDIoctlSupported reports whether the ioctls were found; false until the
 // first translation.
 func PIDIoctlSupported() bool { return pidIoctlState.Load() == 1 }
+
+// SetAttachFail makes Attach fail at its last step, the move_mount, after it
+// created the target; it returns the old setting.
+func SetAttachFail(on bool) bool { old := attachFailTestHook; attachFailTestHook = on; return old }
