@@ -190,8 +190,18 @@ type Options struct {
 	// Rlimits are resource limits set in the child, in order.
 	Rlimits []Rlimit
 
-	// Cgroup, if set, is the cgroup v2 directory the program is born in
-	// (clone3 with CLONE_INTO_CGROUP, Linux 5.7).
+	// Cgroup, if set, is the cgroup v2 directory the program is born in:
+	// clone3 with CLONE_INTO_CGROUP (Linux 5.7) makes the child there, on
+	// every child path, so nothing of it runs in the caller's cgroup; a
+	// child that forks the program into a PID namespace (Handle.Spawn)
+	// passes the cgroup on. Spawn checks the directory before any clone
+	// (one of Path and File, a directory, on cgroup2); where clone3 cannot
+	// do it (an older kernel, or a seccomp profile that refuses clone3) the
+	// error matches ErrNotSupported, and the program is not started
+	// elsewhere. With a new cgroup namespace (Cgroup in New), the child
+	// creates it once inside the cgroup, so the program sees its cgroup as
+	// "/". The permissions are those of writing a PID to cgroup.procs (see
+	// CgroupDir).
 	Cgroup CgroupDir
 }
 
