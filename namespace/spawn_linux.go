@@ -550,6 +550,9 @@ func (s *spawn) credentials() error {
 	o, p := s.opts, &s.plan
 	newUser := o.New.Has(User)
 	if c := o.Credential; c != nil {
+		if c.NoSetGroups && len(c.Groups) > 0 {
+			return errors.New("Credential.Groups and Credential.NoSetGroups: NoSetGroups leaves the supplementary groups as they are")
+		}
 		if newUser {
 			if _, ok := o.UIDMap.Contains(c.UID); !ok {
 				return fmt.Errorf("Credential.UID %d is not mapped by UIDMap %q", c.UID, o.UIDMap.String())
@@ -563,7 +566,7 @@ func (s *spawn) credentials() error {
 		}
 		p.setUID, p.uid = true, uintptr(c.UID)
 		p.setGID, p.gid = true, uintptr(c.GID)
-		if !newUser || s.setGroup == idmap.Allow {
+		if !c.NoSetGroups && (!newUser || s.setGroup == idmap.Allow) {
 			p.setGroups, p.groups = true, append([]uint32(nil), c.Groups...)
 		}
 		return nil
