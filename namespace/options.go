@@ -174,20 +174,41 @@ type Options struct {
 
 	// NoNewPrivs sets the no_new_privs bit (prctl PR_SET_NO_NEW_PRIVS): the
 	// program and its children cannot gain privileges through execve of a
-	// set-user-ID file or file capabilities.
+	// set-user-ID file or file capabilities. The child sets it after the
+	// capabilities, right before it installs Seccomp; the bit is never
+	// cleared, so /proc/PID/status of the program shows NoNewPrivs: 1.
 	NoNewPrivs bool
 
-	// Capabilities, if not nil, are the capability sets the program keeps.
-	// Nil keeps what the kernel gives: all of them to root, or to the root
-	// of a new user namespace, inside it.
+	// Capabilities, if not nil, are the capability sets that the program
+	// has once it runs (see Capabilities for what each set means and which
+	// combinations the kernel allows): KeepCaps(set) keeps exactly set,
+	// as root or as the user of Credential; DropCaps(c...) all but c.
+	// Nil keeps what the kernel gives, as before: all of them to root (the
+	// root of a new user namespace holds them inside it), none to another
+	// user.
 	Capabilities *Capabilities
 
-	// Seccomp, if not empty, is a classic BPF program installed as a
-	// seccomp filter (SECCOMP_SET_MODE_FILTER) right before execve. It
-	// needs NoNewPrivs, or CAP_SYS_ADMIN where the child runs.
+	// Seccomp, if not empty, is a classic BPF program that the child
+	// installs as a seccomp filter (seccomp(2) SECCOMP_SET_MODE_FILTER)
+	// as its last step before execve, after the credentials,
+	// capabilities, descriptors and terminal: the filter sees execve
+	// itself and everything the program does. The kernel takes it from a
+	// task with no_new_privs (NoNewPrivs, or the caller's own) or with
+	// CAP_SYS_ADMIN in its user namespace at that step; without either
+	// Spawn fails before any clone, with an error that says so. The
+	// program is checked before the clone as the kernel will check it
+	// (jumps, the last instruction a return, loads within struct
+	// seccomp_data, at most 4096 instructions), an error naming the
+	// instruction. A filter that refuses write(2) or exit_group(2) to the
+	// child hides the failure of a refused execve: the program then
+	// exits 127 without a report.
 	Seccomp []unix.SockFilter
 
-	// Rlimits are resource limits set in the child, in order.
+	// Rlimits are resource limits (setrlimit(2)) set in the child, in
+	// order, before the credentials change. Each is checked before the
+	// clone: a known resource, Soft no more than Hard, RLIMIT_NOFILE
+	// within fs.nr_open, and a hard limit raised above the caller's only
+	// with CAP_SYS_RESOURCE, which the root of a new user namespace lacks.
 	Rlimits []Rlimit
 
 	// Cgroup, if set, is the cgroup v2 directory the program is born in:
@@ -212,8 +233,9 @@ type Credential struct {
 	GID    uint32
 	Groups []uint32 // supplementary groups; empty drops them all
 
-	// NoSetGroups leaves the supplementary groups as they are (Groups is
-	// then ignored), so that a caller without CAP_SETGID can pass a
-	// Credential, as syscall.Credential.NoSetGroups does.
+	// NoSetGroups leaves the supplementary groups as they are, as
+	// syscall.Credential.NoSetGroups does, so that a caller without
+	// CAP_SETGID (where setgroups(2) fails with EPERM) can pass a
+	// Credential: its own IDs, say. Groups must then be empty.
 	NoSetGroups bool
 }
