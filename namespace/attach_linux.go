@@ -286,7 +286,7 @@ func mountAPIError(call, path string, err error, version string) error {
 		return fmt.Errorf("%s: %w", call, &procfs.NotSupportedError{Feature: call, Version: version})
 	}
 	if err == unix.EPERM && !hasCapSysAdmin() {
-		return fmt.Errorf("%s: %w (Attach needs CAP_SYS_ADMIN)", call, &os.PathError{Op: call, Path: path, Err: err})
+		return fmt.Errorf("%w (Attach needs CAP_SYS_ADMIN)", &os.PathError{Op: call, Path: path, Err: err})
 	}
 	return &os.PathError{Op: call, Path: path, Err: err}
 }
