@@ -86,15 +86,10 @@ func (s *spawn) planCgroup() error {
 	if err := intoCgroupSupported(); err != nil {
 		return fmt.Errorf("Cgroup: %w", err)
 	}
+	// A new cgroup namespace that clone3 makes with the child is rooted
+	// at the cgroup it puts the child in (cgroup_post_fork), not the
+	// caller's: the program sees its own cgroup as "/".
 	p.intoCgroup, p.cgroupFd = true, fd
-	if p.cloneFlags&unix.CLONE_NEWCGROUP != 0 {
-		// clone makes a new cgroup namespace rooted at the caller's
-		// cgroup, not the one CLONE_INTO_CGROUP puts the child in: the
-		// child unshares it, in its cgroup, as runc does, so that the
-		// program sees its own cgroup as "/".
-		p.cloneFlags &^= unix.CLONE_NEWCGROUP
-		p.unshareFlags |= unix.CLONE_NEWCGROUP
-	}
 	return nil
 }
 

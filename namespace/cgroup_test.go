@@ -152,7 +152,7 @@ func cgroupConfigs() []cgroupConfig {
 		{name: "user", new: namespace.User, maps: true},
 		{name: "user+pid+mount", new: namespace.User | namespace.PID | namespace.Mount, maps: true},
 		// The new cgroup namespace's root is the program's cgroup, not the
-		// caller's, where clone would root it.
+		// caller's, which the kernel sees to (cgroup_post_fork).
 		{name: "user+cgroup", new: namespace.User | namespace.Cgroup, maps: true, inside: "/"},
 		{name: "pid+uts", new: namespace.PID | namespace.UTS, root: true},
 		{name: "cgroup", new: namespace.Cgroup, root: true, inside: "/"},

@@ -219,10 +219,9 @@ type Options struct {
 	// (one of Path and File, a directory, on cgroup2); where clone3 cannot
 	// do it (an older kernel, or a seccomp profile that refuses clone3) the
 	// error matches ErrNotSupported, and the program is not started
-	// elsewhere. With a new cgroup namespace (Cgroup in New), the child
-	// creates it once inside the cgroup, so the program sees its cgroup as
-	// "/". The permissions are those of writing a PID to cgroup.procs (see
-	// CgroupDir).
+	// elsewhere. A new cgroup namespace (Cgroup in New) is rooted at this
+	// cgroup: the program sees it as "/". The permissions are those of
+	// writing a PID to cgroup.procs (see CgroupDir).
 	Cgroup CgroupDir
 }
 
