@@ -543,11 +543,6 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 	return nil
 }
 
-// newIdmapUserns makes the user namespace of an idmapped mount.
-var newIdmapUserns = func(uidMap, gidMap idmap.Map) (*os.File, error) {
-	return nil, errors.New("idmapped mounts: not implemented yet")
-}
-
 // cstr returns s as a NUL-terminated C string; s has no NUL (checked).
 func cstr(s string) *byte {
 	b, _ := syscall.BytePtrFromString(s)
@@ -568,7 +563,7 @@ func (s *spawn) openIdmapped(ms *MountSpec, op *mountOp) error {
 			}
 		}
 	}
-	userns, err := newIdmapUserns(ms.UIDMap, ms.GIDMap)
+	userns, err := NewUserNamespace(ms.UIDMap, ms.GIDMap)
 	if err != nil {
 		return err
 	}

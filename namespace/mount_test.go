@@ -1,15 +1,12 @@
 package namespace_test
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -185,10 +182,10 @@ func sandboxSpecs() []namespace.MountSpec {
 	return append(ms, namespace.MountSpec{Source: "tmpfs", Target: "/tmp", Type: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: "mode=0755"})
 }
 
-// TestMountsSandbox runs bwrap's sandbox: the program sees only what the
+// TestMountSpecSandbox runs bwrap's sandbox: the program sees only what the
 // Mounts bring in, with the flags asked for, from outside (its mountinfo,
 // its root) and inside (ls, a write to a read-only bind).
-func TestMountsSandbox(t *testing.T) {
+func TestMountSpecSandbox(t *testing.T) {
 	eachMountCase(t, func(t *testing.T, v mountVariant) {
 		opts := v.opts
 		opts.Mounts = sandboxSpecs()
@@ -266,7 +263,215 @@ func rootFSType(t *testing.T) string {
 	return ""
 }
 
-var _ = []any{bufio.NewReader, errors.New, io.EOF, exec.Command, filepath.Join, strconv.Itoa, syscall.Getpid}
+// readBinds returns the ro binds of /usr, /bin, /lib and /lib64, those
+// that exist.
+func readBinds() []namespace.MountSpec {
+	var ms []namespace.MountSpec
+	for _, d := range []string{"/usr", "/bin", "/lib", "/lib64"} {
+		if _, err := os.Stat(d); err == nil {
+			ms = append(ms, namespace.MountSpec{Source: d, Target: d, Type: "bind", Flags: unix.MS_RDONLY | unix.MS_REC})
+		}
+	}
+	return ms
+}
+
+// dirNames lists a directory, sorted.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestMountSpecRoot pivots into a directory of the caller's (Root): the
+// binds, a file bind, a dir and a symlink are made in it, the program
+// starts in Dir inside it, and /proc is the new PID namespace's; seen
+// from outside through /proc/PID/root and mountinfo, and inside. A
+// symbolic link in the root that points out of it (by .. or absolutely) is
+// resolved inside it: the mount lands in the root, nothing in the
+// caller's directory it names.
+func TestMountSpecRoot(t *testing.T) {
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		root, outside, files := t.TempDir(), t.TempDir(), t.TempDir()
+		if err := os.WriteFile(root+"/hello", []byte("hi from the root\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(files+"/greeting", []byte("a bound file\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []string{"/sub", outside} {
+			if err := os.MkdirAll(root+d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Links that would lead out of the root on the host: one by ..,
+		// one absolute; inside the root both are its own copy of outside.
+		if err := os.Symlink(strings.Repeat("../", 20)+strings.TrimPrefix(outside, "/"), root+"/up"); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, root+"/abs"); err != nil {
+			t.Fatal(err)
+		}
+		opts := v.opts
+		opts.Root, opts.Dir, opts.MountProc = root, "/sub", true
+		opts.Mounts = append(readBinds(),
+			namespace.MountSpec{Source: files + "/greeting", Target: "/etc/greeting", Type: "bind"},
+			namespace.MountSpec{Source: "tmpfs", Target: "/up/viaup", Type: "tmpfs"},
+			namespace.MountSpec{Source: "tmpfs", Target: "/abs/viaabs", Type: "tmpfs"},
+			namespace.MountSpec{Target: "/made/here", Type: "dir"},
+			namespace.MountSpec{Source: "hello", Target: "/made/link", Type: "symlink"},
+		)
+		s := startWaiting(t, opts, `pwd; cat /hello /etc/greeting; readlink /made/link; test -d /made/here && echo made; echo $$; test -d /proc/1/ns && echo proc`)
+		pid := s.p.Pid
+		// From outside: its root is Root, its mounts are those asked for.
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/root/hello", pid))
+		if err != nil || string(b) != "hi from the root\n" {
+			t.Errorf("/proc/%d/root/hello: %q %v", pid, b, err)
+		}
+		mi := readMountinfo(t, pid)
+		if mi[0].point != "/" || !strings.HasSuffix(root, mi[0].root) || mi[0].root == "/" {
+			t.Errorf("the program's root mount is %+v, want a bind of %s", mi[0], root)
+		}
+		var points []string
+		for _, e := range mi[1:] {
+			points = append(points, e.point)
+		}
+		var want []string
+		for _, ms := range readBinds() {
+			want = append(want, ms.Target)
+		}
+		want = append(want, "/etc/greeting", outside+"/viaup", outside+"/viaabs", "/proc")
+		if !slices.Equal(points, want) {
+			t.Errorf("mount points %q, want %q", points, want)
+		}
+		out := s.finish(t)
+		if want := "/sub\nhi from the root\na bound file\nhello\nmade\n1\nproc\n"; out != want {
+			t.Errorf("output %q, want %q", out, want)
+		}
+		// What the child created stays in Root; nothing in the
+		// caller's directory that the links name.
+		if got := dirNames(t, outside); len(got) != 0 {
+			t.Errorf("the caller's %s has %q", outside, got)
+		}
+		if got := dirNames(t, root+outside); !slices.Equal(got, []string{"viaabs", "viaup"}) {
+			t.Errorf("%s in the root has %q", outside, got)
+		}
+		if fi, err := os.Stat(root + "/etc/greeting"); err != nil || fi.Size() != 0 || !fi.Mode().IsRegular() {
+			t.Errorf("the file bind's target in Root: %v %v", fi, err)
+		}
+	})
+}
+
+// TestMountSpecRootTmpfs mounts a tmpfs on Root as the new root (a first
+// entry on /): the program sees nothing of Root's own files, and nothing is
+// created in Root.
+func TestMountSpecRootTmpfs(t *testing.T) {
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		root := t.TempDir()
+		if err := os.WriteFile(root+"/hidden", nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		opts := v.opts
+		opts.Root = root
+		opts.Mounts = append([]namespace.MountSpec{{Source: "nsgo-root", Target: "/", Type: "tmpfs", Data: "mode=0711"}}, readBinds()...)
+		s := startWaiting(t, opts, `ls -A /; stat -c %a /`)
+		mi := readMountinfo(t, s.p.Pid)
+		if mi[0].point != "/" || mi[0].fstype != "tmpfs" || mi[0].source != "nsgo-root" || !strings.Contains(mi[0].super, "mode=711") {
+			t.Errorf("root mount %+v, want the tmpfs nsgo-root with mode=711", mi[0])
+		}
+		out := s.finish(t)
+		var want []string
+		for _, ms := range readBinds() {
+			want = append(want, strings.TrimPrefix(ms.Target, "/"))
+		}
+		slices.Sort(want)
+		if got := strings.Fields(out); !slices.Equal(got, append(want, "711")) {
+			t.Errorf("inside: %q, want %q", got, append(want, "711"))
+		}
+		if got := dirNames(t, root); !slices.Equal(got, []string{"hidden"}) {
+			t.Errorf("Root has %q after the run", got)
+		}
+	})
+}
+
+// TestMountSpecLikeBwrap runs the issue's sandbox with bwrap 0.8.0 and with
+// Spawn, side by side, each printing its mountinfo, then /bin/true in
+// each: the mount points, their file systems, flags and file system
+// options are the same (bwrap's read-only covers of /proc/irq and
+// /proc/bus, which it makes as root, aside).
+func TestMountSpecLikeBwrap(t *testing.T) {
+	bwrap, err := exec.LookPath("bwrap")
+	if err != nil {
+		t.Skip("no bwrap")
+	}
+	args := []string{"--unshare-all", "--uid", "0", "--gid", "0", "--ro-bind", "/usr", "/usr", "--ro-bind", "/bin", "/bin",
+		"--ro-bind", "/lib", "/lib", "--ro-bind", "/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"}
+	norm := func(es []mountEntry) []string {
+		var out []string
+		for _, e := range es {
+			if strings.HasPrefix(e.point, "/proc/") {
+				continue
+			}
+			root, super := e.root, e.super
+			if e.point == "/" {
+				root = "(new)" // bwrap's is /newroot in the tmpfs it builds in
+			}
+			if e.fstype != "tmpfs" && e.fstype != "devpts" && e.fstype != "proc" {
+				super = "(host)"
+			}
+			out = append(out, fmt.Sprintf("%s %s %s %s %s", e.point, root, e.fstype, flagsOf(e), super))
+		}
+		slices.Sort(out)
+		return out
+	}
+	uid, gid := ownMaps()
+	opts := namespace.Options{
+		New:    namespace.User | namespace.Mount | namespace.PID | namespace.IPC | namespace.UTS | namespace.Net | namespace.Cgroup,
+		UIDMap: uid, GIDMap: gid, MountProc: true, Mounts: sandboxSpecs(),
+	}
+	for _, path := range namespace.ChildPaths {
+		t.Run(path, func(t *testing.T) {
+			skipOwnStackUnderRaceCover(t, path)
+			defer namespace.SetChildPath(namespace.SetChildPath(path))
+			o := opts
+			if path == "vfork" {
+				o.SetGroups = idmap.Deny
+			}
+			theirs, err := exec.Command(bwrap, append(args, "cat", "/proc/self/mountinfo")...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("bwrap: %v\n%s", err, theirs)
+			}
+			o.Path, o.Args = "/bin/cat", []string{"cat", "/proc/self/mountinfo"}
+			var ours strings.Builder
+			o.Stdout, o.Stderr = &ours, &ours
+			if err := waitOK(namespace.Spawn(o)); err != nil {
+				if strings.Contains(err.Error(), ": test: ") {
+					t.Skip(err)
+				}
+				t.Fatalf("%v\n%s", err, ours.String())
+			}
+			a, b := norm(parseMountinfo(t, string(theirs))), norm(parseMountinfo(t, ours.String()))
+			if !slices.Equal(a, b) {
+				t.Errorf("bwrap's mounts:\n%s\nSpawn's:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+			}
+			for _, prog := range [][]string{{"/bin/true"}, {"/bin/sh", "-c", "exit 0"}} {
+				if out, err := exec.Command(bwrap, append(args, prog...)...).CombinedOutput(); err != nil {
+					t.Errorf("bwrap %s: %v %s", prog, err, out)
+				}
+				o.Path, o.Args, o.Stdout, o.Stderr = prog[0], prog, nil, nil
+				if err := waitOK(namespace.Spawn(o)); err != nil {
+					t.Errorf("Spawn %s: %v", prog, err)
+				}
+			}
+		})
+	}
+}
 
 // ExampleSpawn_sandbox runs a shell in bwrap's model of a sandbox: its root
 // is a new, empty tmpfs (the first mount, on /), which the other mounts
@@ -310,4 +515,192 @@ func ExampleSpawn_sandbox() {
 	// usr
 	// pid 1
 	// /usr is read-only
+}
+
+// TestMountSpecBadInput gives bad mount options: each is a clear error
+// naming the option (before any clone) or the mount and the step (from
+// the child), nothing is created outside the root, and nothing is left:
+// no child, no descriptor, no mount in the caller's namespace.
+func TestMountSpecBadInput(t *testing.T) {
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		root, outside := t.TempDir(), t.TempDir()
+		file := root + "/file"
+		if err := os.WriteFile(file, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(root+"/sub", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(strings.Repeat("../", 20)+strings.TrimPrefix(outside, "/"), root+"/up"); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, root+"/abs"); err != nil {
+			t.Fatal(err)
+		}
+		tmpfs := func(target string) namespace.MountSpec {
+			return namespace.MountSpec{Source: "tmpfs", Target: target, Type: "tmpfs"}
+		}
+		for _, c := range []struct {
+			name   string
+			change func(o *namespace.Options)
+			want   string
+			is     error
+		}{
+			{"dotdot", func(o *namespace.Options) { o.Root, o.Mounts = root, []namespace.MountSpec{tmpfs("/../" + outside)} },
+				`Mounts[0] (tmpfs on /../` + outside + `): Target "/../` + outside + `" has a ".." component`, nil},
+			{"dotdot without root", func(o *namespace.Options) { o.Mounts = []namespace.MountSpec{tmpfs("/tmp/../x")} },
+				`Mounts[0] (tmpfs on /tmp/../x): Target "/tmp/../x" has a ".." component`, nil},
+			{"symlink up", func(o *namespace.Options) { o.Root, o.Mounts = root, []namespace.MountSpec{tmpfs("/up/x")} },
+				"child mount 0 (tmpfs on /up/x): create /up: file exists", os.ErrExist},
+			{"symlink abs", func(o *namespace.Options) { o.Root, o.Mounts = root, []namespace.MountSpec{tmpfs("/abs")} },
+				"child mount 0 (tmpfs on /abs): create /abs: file exists", os.ErrExist},
+			{"missing source", func(o *namespace.Options) {
+				o.Mounts = []namespace.MountSpec{tmpfs("/"), {Source: outside + "/none", Target: "/x", Type: "bind"}}
+			}, "Mounts[1] (bind " + outside + "/none on /x): Source: stat " + outside + "/none: no such file or directory", os.ErrNotExist},
+			{"relative target", func(o *namespace.Options) { o.Mounts = []namespace.MountSpec{tmpfs("/"), tmpfs("tmp")} },
+				`Mounts[1] (tmpfs on tmp): Target "tmp" is not an absolute path`, nil},
+			{"empty target", func(o *namespace.Options) { o.Mounts = []namespace.MountSpec{tmpfs("")} },
+				"Mounts[0] (tmpfs on ): empty Target", nil},
+			{"empty type", func(o *namespace.Options) { o.Mounts = []namespace.MountSpec{{Source: "x", Target: "/x"}} },
+				"Mounts[0] ( on /x): empty Type", nil},
+			{"root without mount", func(o *namespace.Options) { o.Root, o.New = root, o.New&^namespace.Mount&^namespace.PID },
+				"Root needs a new mnt namespace", nil},
+			{"mounts without mount", func(o *namespace.Options) {
+				o.Mounts, o.New = []namespace.MountSpec{tmpfs("/")}, o.New&^namespace.Mount&^namespace.PID
+			}, "Mounts needs a new mnt namespace", nil},
+			{"propagation without mount", func(o *namespace.Options) {
+				o.Propagation, o.New = namespace.PropagationSlave, o.New&^namespace.Mount&^namespace.PID
+			}, "Propagation needs a new mnt namespace", nil},
+			{"unknown propagation", func(o *namespace.Options) { o.Propagation = 7 }, "invalid Propagation 7", nil},
+			{"shared with root", func(o *namespace.Options) { o.Root, o.Propagation = root, namespace.PropagationShared },
+				"Propagation shared with a new root", nil},
+			{"root not a directory", func(o *namespace.Options) { o.Root = file },
+				`Root "` + file + `" is not a directory`, syscall.ENOTDIR},
+			{"root missing", func(o *namespace.Options) { o.Root = outside + "/none" }, "Root: stat", os.ErrNotExist},
+			{"second root", func(o *namespace.Options) { o.Mounts = []namespace.MountSpec{tmpfs("/x"), tmpfs("/")} },
+				"Mounts[1] (tmpfs on /): only the first of Mounts may have Target /", nil},
+			{"MS_REC on a tmpfs", func(o *namespace.Options) {
+				o.Mounts = []namespace.MountSpec{{Source: "tmpfs", Target: "/", Type: "tmpfs", Flags: unix.MS_REC}}
+			}, "Mounts[0] (tmpfs on /): MS_REC is for a bind", nil},
+			{"unknown flag", func(o *namespace.Options) {
+				o.Mounts = []namespace.MountSpec{{Source: "tmpfs", Target: "/", Type: "tmpfs", Flags: unix.MS_MOVE}}
+			}, "Mounts[0] (tmpfs on /): Flags 0x2000: not supported here", nil},
+			{"bad map", func(o *namespace.Options) {
+				o.Mounts = []namespace.MountSpec{tmpfs("/"), {Source: "/usr", Target: "/usr", Type: "bind", UIDMap: idmap.Map{{Inside: 0, Outside: 0, Count: 0}}}}
+			}, "Mounts[1] (bind /usr on /usr): UIDMap: ", nil},
+			{"unknown file system", func(o *namespace.Options) {
+				o.Mounts = []namespace.MountSpec{tmpfs("/"), {Target: "/x", Type: "nsgo-nofs"}}
+			}, `child mount 1 (nsgo-nofs on /x): fsopen: no such device`, syscall.ENODEV},
+			{"bad option", func(o *namespace.Options) {
+				o.Mounts = []namespace.MountSpec{tmpfs("/"), {Source: "tmpfs", Target: "/x", Type: "tmpfs", Data: "mode=0755,nsgo=1"}}
+			}, `child mount 1 (tmpfs on /x): fsconfig "nsgo"="1": invalid argument`, syscall.EINVAL},
+			{"file onto a directory", func(o *namespace.Options) {
+				o.Root, o.Mounts = root, []namespace.MountSpec{{Source: file, Target: "/sub", Type: "bind"}}
+			}, "child mount 0 (bind " + file + " on /sub): move_mount onto /sub: invalid argument", syscall.EINVAL},
+		} {
+			opts := v.opts
+			c.change(&opts)
+			opts.Path = "/bin/true"
+			p, err := namespace.Spawn(opts)
+			if err == nil {
+				p.Wait()
+				t.Errorf("%s: no error", c.name)
+				continue
+			}
+			if strings.Contains(err.Error(), ": test: ") {
+				continue // a combination this child path cannot make
+			}
+			if !strings.Contains(err.Error(), c.want) || (c.is != nil && !errors.Is(err, c.is)) {
+				t.Errorf("%s: error %q, want one with %q matching %v", c.name, err, c.want, c.is)
+			}
+			if got := dirNames(t, outside); len(got) != 0 {
+				t.Errorf("%s: the caller's %s has %q", c.name, outside, got)
+			}
+		}
+	})
+}
+
+// TestMountSpecIdmapped binds a directory with ID maps: through the mount,
+// files show the mapped owners, from outside (/proc/PID/root) and inside,
+// and mountinfo says idmapped. The caller opens such a bind, so it works in
+// a new user namespace too, where the program sees the owners through its
+// own maps. Without privilege over the file system it is a clear error.
+func TestMountSpecIdmapped(t *testing.T) {
+	idm := idmap.Map{{Inside: 0, Outside: 5000, Count: 2000}}
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		src, dst := t.TempDir(), t.TempDir()
+		for _, f := range []struct {
+			name string
+			id   int
+		}{{"zero", 0}, {"thousand", 1000}} {
+			if err := os.WriteFile(src+"/"+f.name, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if privileged {
+				if err := os.Chown(src+"/"+f.name, f.id, f.id); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		opts := v.opts
+		spec := namespace.MountSpec{Source: src, Target: dst, Type: "bind", Flags: unix.MS_RDONLY, UIDMap: idm, GIDMap: idm}
+		if !privileged {
+			// Maps it may write, over a file system it has no privilege over.
+			spec.UIDMap, spec.GIDMap = ownMaps()
+		}
+		opts.Mounts = []namespace.MountSpec{spec}
+		if !privileged {
+			opts.Path = "/bin/true"
+			_, err := namespace.Spawn(opts)
+			want := "Mounts[0] (bind " + src + " on " + dst + "): idmapped bind: open_tree " + src + ": operation not permitted"
+			if err != nil && strings.Contains(err.Error(), ": test: ") {
+				t.Skip(err) // NewUserNamespace on a forced path it cannot take
+			}
+			if err == nil || !strings.Contains(err.Error(), want) || !errors.Is(err, os.ErrPermission) {
+				t.Fatalf("error %v, want one with %q", err, want)
+			}
+			return
+		}
+		s := startWaiting(t, opts, "stat -c '%n %u %g' "+dst+"/zero "+dst+"/thousand")
+		var ours *mountEntry
+		for _, e := range readMountinfo(t, s.p.Pid) {
+			if e.point == dst {
+				ours = &e
+			}
+		}
+		if ours == nil || !slices.Contains(ours.opts, "idmapped") || !slices.Contains(ours.opts, "ro") {
+			t.Errorf("the bind in the program's mountinfo: %+v, want ro and idmapped", ours)
+		}
+		for name, want := range map[string]uint32{"zero": 5000, "thousand": 6000} {
+			var st unix.Stat_t
+			if err := unix.Stat(fmt.Sprintf("/proc/%d/root%s/%s", s.p.Pid, dst, name), &st); err != nil || st.Uid != want || st.Gid != want {
+				t.Errorf("%s from outside: %d:%d (%v), want %d", name, st.Uid, st.Gid, err, want)
+			}
+		}
+		want := dst + "/zero 5000 5000\n" + dst + "/thousand 6000 6000\n"
+		if opts.New.Has(namespace.User) {
+			// The program's own maps map 0 alone: 5000 and up are
+			// unmapped there.
+			want = dst + "/zero 65534 65534\n" + dst + "/thousand 65534 65534\n"
+		}
+		if out := s.finish(t); out != want {
+			t.Errorf("inside: %q, want %q", out, want)
+		}
+		if !opts.New.Has(namespace.User) {
+			return
+		}
+		// A container's maps, on the program and on the mount: root's
+		// files are the container root's (host uid 5000, who may walk
+		// to dst).
+		if err := os.Chmod(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		opts.UIDMap, opts.GIDMap = idm, idm
+		opts.SetGroups = idmap.Auto
+		opts.Mounts[0].UIDMap, opts.Mounts[0].GIDMap = idm, idm
+		s = startWaiting(t, opts, "stat -c '%n %u %g' "+dst+"/zero "+dst+"/thousand")
+		if out, want := s.finish(t), dst+"/zero 0 0\n"+dst+"/thousand 1000 1000\n"; out != want {
+			t.Errorf("inside a container with the same maps: %q, want %q", out, want)
+		}
+	})
 }
