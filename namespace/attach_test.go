@@ -124,12 +124,20 @@ func TestAttach(t *testing.T) {
 // TestAttachConfined points targets through symbolic links that lead out
 // of the container's root (absolute, relative, with ".."), and at paths that
 // climb out by their own "..": the links resolve inside the root, as the
-// container sees them, and the paths are refused; the host gets nothing.
+// container sees them, and the paths are refused; the host gets nothing. A
+// container that chroots, whose namespace's root is the host's copy, is the
+// hard case: only resolving inside the process's root keeps the links in.
 func TestAttachConfined(t *testing.T) {
 	if !privileged {
 		t.Skip("Attach needs CAP_SYS_ADMIN: TestAttachUnprivileged")
 	}
-	c := startMountContainer(t, true)
+	for _, how := range []string{"pivot_root", "chroot"} {
+		t.Run(how, func(t *testing.T) { testAttachConfined(t, how) })
+	}
+}
+
+func testAttachConfined(t *testing.T, how string) {
+	c := startMountContainerRoot(t, true, how)
 	h := c.join(t, namespace.Mount)
 	dir, _ := hostVolume(t)
 	hostBefore, _ := os.ReadFile("/proc/self/mountinfo")

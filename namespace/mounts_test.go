@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/nsgo/nsgo/namespace"
+	"golang.org/x/sys/unix"
 )
 
 // mountScript makes a container's root: a tmpfs at $1 with the host's
@@ -31,6 +32,7 @@ mount --make-shared "$R/shared"
 mount -t tmpfs -o nosymfollow,strictatime sp "$R/sp ace"
 mount -t proc proc "$R/proc"
 cd "$R"
+if [ "$2" = chroot ]; then exec chroot . sh -c 'echo ready; exec sleep 1000'; fi
 pivot_root . old
 umount -l /old
 rmdir /old
@@ -48,9 +50,16 @@ type mountContainer struct {
 
 func startMountContainer(t *testing.T, user bool) *mountContainer {
 	t.Helper()
+	return startMountContainerRoot(t, user, "pivot_root")
+}
+
+// startMountContainerRoot is startMountContainer, whose root is made by
+// pivot_root or by chroot.
+func startMountContainerRoot(t *testing.T, user bool, how string) *mountContainer {
+	t.Helper()
 	dir := t.TempDir()
 	opts := namespace.Options{
-		Path: "/bin/sh", Args: []string{"sh", "-c", mountScript, "sh", dir},
+		Path: "/bin/sh", Args: []string{"sh", "-c", mountScript, "sh", dir, how},
 		New: namespace.Mount | namespace.PID | namespace.UTS | namespace.IPC,
 	}
 	if user {
@@ -80,6 +89,15 @@ func startMountContainer(t *testing.T, user bool) *mountContainer {
 	if line != "ready\n" {
 		rest, _ := io.ReadAll(pr)
 		t.Fatalf("container: %q %v %s", line, err, rest)
+	}
+	// Tests write into the container's root through /proc/PID/root: make
+	// sure that is the container's tmpfs, not the host's root.
+	var root, host unix.Stat_t
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/root", p.Pid), &root); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Stat("/", &host); err != nil || root.Dev == host.Dev {
+		t.Fatalf("the container's root is the host's (%v)", err)
 	}
 	return c
 }
