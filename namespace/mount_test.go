@@ -1,6 +1,7 @@
 package namespace_test
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -703,4 +704,97 @@ func TestMountSpecIdmapped(t *testing.T) {
 			t.Errorf("inside a container with the same maps: %q, want %q", out, want)
 		}
 	})
+}
+
+// TestMountSpecPropagation checks each Propagation from the caller's
+// side, in a tmpfs of the test's own, made shared: after the program
+// starts, the test mounts a tmpfs in it, which reaches the program unless
+// propagation is private, and the program mounts one, which reaches the
+// caller only when shared (or unchanged, from a shared mount).
+func TestMountSpecPropagation(t *testing.T) {
+	if !privileged {
+		t.Skip("needs mounts in the caller's mount namespace, which only root can make")
+	}
+	base := t.TempDir()
+	if err := unix.Mount("nsgo-prop", base, "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(base, unix.MNT_DETACH) })
+	if err := unix.Mount("", base, "", unix.MS_SHARED, ""); err != nil {
+		t.Fatal(err)
+	}
+	hostBefore := hostMountinfo(t)
+	for _, path := range namespace.ChildPaths {
+		t.Run(path, func(t *testing.T) {
+			skipOwnStackUnderRaceCover(t, path)
+			defer namespace.SetChildPath(namespace.SetChildPath(path))
+			for _, c := range []struct {
+				prop                namespace.Propagation
+				toProgram, toCaller bool
+			}{
+				{namespace.PropagationPrivate, false, false},
+				{namespace.PropagationSlave, true, false},
+				{namespace.PropagationShared, true, true},
+				{namespace.PropagationUnchanged, true, true},
+			} {
+				before := takeCounts(t)
+				dir := filepath.Join(base, strings.ReplaceAll(path, " ", "-")+"-"+c.prop.String())
+				for _, d := range []string{dir + "/host", dir + "/in"} {
+					if err := os.MkdirAll(d, 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				inR, inW, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				outR, outW, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := namespace.Spawn(namespace.Options{
+					Path:        "/bin/sh",
+					Args:        []string{"sh", "-c", "read x; mount -t tmpfs nsgo-in " + dir + "/in && echo mounted; read y; exit 0"},
+					New:         namespace.Mount | namespace.PID,
+					Propagation: c.prop,
+					Stdin:       inR, Stdout: outW, Stderr: outW,
+				})
+				inR.Close()
+				outW.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := unix.Mount("nsgo-host", dir+"/host", "tmpfs", 0, ""); err != nil {
+					t.Fatal(err)
+				}
+				inW.Write([]byte("go\n"))
+				line, _ := bufio.NewReader(outR).ReadString('\n')
+				if line != "mounted\n" {
+					t.Fatalf("%s: the program says %q", c.prop, line)
+				}
+				has := func(es []mountEntry, point string) bool {
+					return slices.ContainsFunc(es, func(e mountEntry) bool { return e.point == point })
+				}
+				if got := has(readMountinfo(t, p.Pid), dir+"/host"); got != c.toProgram {
+					t.Errorf("%s: the caller's new mount reached the program: %v, want %v", c.prop, got, c.toProgram)
+				}
+				if got := has(parseMountinfo(t, hostMountinfo(t)), dir+"/in"); got != c.toCaller {
+					t.Errorf("%s: the program's mount reached the caller: %v, want %v", c.prop, got, c.toCaller)
+				}
+				inW.Close()
+				if st, err := p.Wait(); err != nil || !st.Success() {
+					t.Errorf("%s: %v %v", c.prop, st, err)
+				}
+				outR.Close()
+				for _, d := range []string{dir + "/host", dir + "/in"} {
+					for unix.Unmount(d, 0) == nil {
+					}
+				}
+				checkNoLeak(t, before)
+				if after := hostMountinfo(t); after != hostBefore {
+					t.Errorf("%s: the caller's mounts changed:\nbefore:\n%s\nafter:\n%s", c.prop, hostBefore, after)
+				}
+			}
+		})
+	}
 }
