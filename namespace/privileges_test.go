@@ -328,39 +328,75 @@ func TestCapsUserNS(t *testing.T) {
 	})
 }
 
-// TestCapsAmbient gives a program that runs as uid 1000 CAP_NET_BIND_SERVICE
-// through the ambient set: it keeps it after execve, and so does a program
-// it runs. From host root, side by side with setpriv, and from the root of
-// a new user namespace that maps uid 1000.
+// TestCapsAmbient gives a program that does not run as root
+// CAP_NET_BIND_SERVICE through the ambient set: it keeps it after execve,
+// and so does a program it runs, which binds port 80 in a new network
+// namespace. From host root as uid 1000, side by side with setpriv; from
+// the root of a new user namespace that maps uid 1000; and as the unmapped
+// user of a new user namespace without maps, which uid 65534 can make.
 func TestCapsAmbient(t *testing.T) {
-	if !privileged {
-		t.Skip("a Credential of uid 1000 needs root, or a map of several IDs")
-	}
 	bind := namespace.Caps(netBind)
+	all := wantCaps(bind, bind, bind, bind, bind)
+	// bindScript prints whether a program that the shell runs may bind
+	// port 80.
+	bindScript := "grep -E '^(Cap|Uid)' /proc/self/status"
+	perl, _ := exec.LookPath("/usr/bin/perl")
+	if perl != "" {
+		bindScript += `; ` + perl + ` -MSocket -e 'socket(S, PF_INET, SOCK_STREAM, 0) or die; bind(S, pack_sockaddr_in(80, INADDR_ANY)) or die "bind: $!\n"; print "bound 80\n"'`
+	}
+	check := func(t *testing.T, opts namespace.Options, want map[string]namespace.CapSet, canBind bool) {
+		t.Helper()
+		pp := privStart(t, opts, bindScript)
+		got := capsOf(t, procStatus(t, pp.p.Pid))
+		pp.w.WriteString("\n")
+		pp.w.Close()
+		pp.p.Wait()
+		out := pp.out.String()
+		if !capsEqual(got, want) {
+			t.Errorf("/proc/%d/status: %v, want %v", pp.p.Pid, got, want)
+		}
+		if inside := capsOf(t, statusFields(out)); !capsEqual(inside, want) {
+			t.Errorf("the program's own program: %v, want %v", inside, want)
+		}
+		if perl != "" && strings.Contains(out, "bound 80") != canBind {
+			t.Errorf("bind port 80: want %v:\n%s", canBind, out)
+		}
+	}
 	eachPath(t, func(t *testing.T) {
 		t.Run("host", func(t *testing.T) {
+			if !privileged {
+				t.Skip("a Credential of uid 1000 without a user namespace needs root")
+			}
 			want := peerCaps(t, nil, "--reuid", "1000", "--regid", "1000", "--clear-groups", "--bounding-set", "-all,+net_bind_service",
 				"--inh-caps", "-all,+net_bind_service", "--ambient-caps", "-all,+net_bind_service")
-			if !capsEqual(want, wantCaps(bind, bind, bind, bind, bind)) {
+			if !capsEqual(want, all) {
 				t.Fatalf("setpriv gives %v", want)
 			}
-			st := checkCaps(t, namespace.Options{Credential: &namespace.Credential{UID: 1000, GID: 1000},
-				Capabilities: namespace.KeepCaps(bind)}, want)
+			opts := namespace.Options{New: namespace.Net, Credential: &namespace.Credential{UID: 1000, GID: 1000}, Capabilities: namespace.KeepCaps(bind)}
+			check(t, opts, want, true)
+			st := checkCaps(t, opts, want)
 			if !strings.HasPrefix(st["Uid"], "1000\t1000\t1000") {
 				t.Errorf("Uid %q, want 1000", st["Uid"])
 			}
-		})
-		t.Run("userns", func(t *testing.T) {
-			uidMap, gidMap := rootMaps()
-			checkCaps(t, namespace.Options{New: namespace.User, UIDMap: uidMap, GIDMap: gidMap,
-				Credential:   &namespace.Credential{UID: 1000, GID: 1000},
-				Capabilities: namespace.KeepCaps(bind)}, wantCaps(bind, bind, bind, bind, bind))
-		})
-		t.Run("without", func(t *testing.T) {
 			// The same user without Capabilities keeps nothing, as before.
 			own := ownCaps(t)
-			checkCaps(t, namespace.Options{Credential: &namespace.Credential{UID: 1000, GID: 1000}},
-				wantCaps(own["CapInh"], 0, 0, own["CapBnd"], 0))
+			opts.Capabilities = nil
+			check(t, opts, wantCaps(own["CapInh"], 0, 0, own["CapBnd"], 0), false)
+		})
+		t.Run("userns", func(t *testing.T) {
+			if !privileged {
+				t.Skip("a map with uid 1000 needs root (or newuidmap)")
+			}
+			uidMap, gidMap := rootMaps()
+			check(t, namespace.Options{New: namespace.User | namespace.Net, UIDMap: uidMap, GIDMap: gidMap,
+				Credential:   &namespace.Credential{UID: 1000, GID: 1000},
+				Capabilities: namespace.KeepCaps(bind)}, all, true)
+		})
+		t.Run("unmapped", func(t *testing.T) {
+			opts := namespace.Options{New: namespace.User | namespace.Net, Capabilities: namespace.KeepCaps(bind)}
+			check(t, opts, all, true)
+			opts.Capabilities = nil
+			check(t, opts, wantCaps(0, 0, 0, namespace.AllCaps(), 0), false)
 		})
 	})
 }
@@ -750,5 +786,88 @@ func TestPrivilegesBadInput(t *testing.T) {
 			}
 			checkNoLeak(t, before)
 		}
+	})
+}
+
+// TestPrivilegesHandleSpawn sets every privilege option in a program that
+// Handle.Spawn starts inside a container (the child enters its user
+// namespace and forks the program into its PID namespace): the steps run
+// in the program's process, after the second fork.
+func TestPrivilegesHandleSpawn(t *testing.T) {
+	if unix.SYS_UNAME != 63 {
+		t.Skip("the filter is x86-64's")
+	}
+	c := target(t)
+	h, err := namespace.Join(c.p.Pid, namespace.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	two := namespace.Caps(netAdmin, sysAdmin)
+	filters := ownFilters(t)
+	eachPath(t, func(t *testing.T) {
+		before := takeCounts(t)
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		p, err := h.Spawn(namespace.Options{
+			Path: "/bin/sh", Args: []string{"sh", "-c", "read x; echo $$; uname; echo status $?"},
+			Stdin: r, Stdout: &out, Stderr: &out,
+			Capabilities: namespace.KeepCaps(two),
+			NoNewPrivs:   true,
+			Seccomp:      errnoFilter(unix.SYS_UNAME, unix.EPERM),
+			Rlimits:      []namespace.Rlimit{{Resource: unix.RLIMIT_CORE, Soft: 0, Hard: 0}},
+		})
+		r.Close()
+		if err != nil {
+			w.Close()
+			if strings.Contains(err.Error(), ": test: ") {
+				t.Skip(err)
+			}
+			t.Fatal(err)
+		}
+		st := procStatus(t, p.Pid)
+		limits := string(must(os.ReadFile(fmt.Sprintf("/proc/%d/limits", p.Pid))))
+		w.Close()
+		if ws, err := p.Wait(); err != nil || !ws.Success() {
+			t.Fatalf("program: %v %v\n%s", ws, err, out.String())
+		}
+		if got := capsOf(t, st); !capsEqual(got, wantCaps(two, two, two, two, two)) {
+			t.Errorf("caps %v, want %v in every set", got, two)
+		}
+		if st["NoNewPrivs"] != "1" || st["Seccomp"] != "2" || st["Seccomp_filters"] != strconv.Itoa(filters+1) {
+			t.Errorf("NoNewPrivs %q Seccomp %q filters %q", st["NoNewPrivs"], st["Seccomp"], st["Seccomp_filters"])
+		}
+		if !strings.Contains(limits, "Max core file size        0                    0") {
+			t.Errorf("limits:\n%s", limits)
+		}
+		lines := strings.Split(out.String(), "\n")
+		if pid, _ := strconv.Atoi(lines[0]); pid < 2 || !strings.Contains(out.String(), "Operation not permitted") || !strings.Contains(out.String(), "status 1") {
+			t.Errorf("inside the container's PID namespace, uname refused:\n%s", out.String())
+		}
+		checkNoLeak(t, before)
+	})
+}
+
+// TestSeccompRefusesExecve: the filter is in place when the child calls
+// execve, the last step; a filter that refuses it fails the spawn, and the
+// child's report still comes through.
+func TestSeccompRefusesExecve(t *testing.T) {
+	if unix.SYS_EXECVE != 59 {
+		t.Skip("the filter is x86-64's")
+	}
+	eachPath(t, func(t *testing.T) {
+		before := takeCounts(t)
+		err := waitOK(namespace.Spawn(namespace.Options{Path: "/bin/true", NoNewPrivs: true, Seccomp: errnoFilter(unix.SYS_EXECVE, unix.EPERM)}))
+		if err != nil && strings.Contains(err.Error(), ": test: ") {
+			t.Skip(err)
+		}
+		var ce *namespace.ChildError
+		if !errors.As(err, &ce) || ce.Step != "execve" || !errors.Is(err, syscall.EPERM) {
+			t.Errorf("execve under a filter that refuses it: %v; want the child's execve EPERM", err)
+		}
+		checkNoLeak(t, before)
 	})
 }
