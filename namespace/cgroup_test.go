@@ -335,6 +335,9 @@ func TestCgroupBadInput(t *testing.T) {
 		cg   func(t *testing.T) namespace.CgroupDir
 		is   error  // what the error matches
 		says string // what it says
+		// clone says that clone3 gives the error; the rest are found
+		// before any clone.
+		clone bool
 	}
 	cases := []bad{
 		{"both", func(t *testing.T) namespace.CgroupDir {
@@ -345,19 +348,19 @@ func TestCgroupBadInput(t *testing.T) {
 			}
 			t.Cleanup(func() { f.Close() })
 			return namespace.CgroupDir{Path: d, File: f}
-		}, nil, "both Path and File"},
+		}, nil, "both Path and File", false},
 		{"missing", func(t *testing.T) namespace.CgroupDir {
 			return namespace.CgroupDir{Path: filepath.Join(mnt, "nsgo-no-such-cgroup")}
-		}, os.ErrNotExist, "nsgo-no-such-cgroup"},
+		}, os.ErrNotExist, "nsgo-no-such-cgroup", false},
 		{"regular file path", func(t *testing.T) namespace.CgroupDir {
 			return namespace.CgroupDir{Path: filepath.Join(mnt, "cgroup.procs")}
-		}, unix.ENOTDIR, "not a directory"},
+		}, unix.ENOTDIR, "not a directory", false},
 		{"regular file", func(t *testing.T) namespace.CgroupDir { return namespace.CgroupDir{File: regular} },
-			unix.ENOTDIR, "not a directory"},
+			unix.ENOTDIR, "not a directory", false},
 		{"closed file", func(t *testing.T) namespace.CgroupDir { return namespace.CgroupDir{File: closed} },
-			os.ErrClosed, "Cgroup.File"},
+			os.ErrClosed, "Cgroup.File", false},
 		{"not cgroup2", func(t *testing.T) namespace.CgroupDir { return namespace.CgroupDir{Path: tmp} },
-			nil, "not a cgroup v2 directory"},
+			nil, "not a cgroup v2 directory", false},
 		{"removed", func(t *testing.T) namespace.CgroupDir {
 			d := testCgroup(t)
 			f, err := os.Open(d)
@@ -372,18 +375,18 @@ func TestCgroupBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			return namespace.CgroupDir{File: f}
-		}, os.ErrNotExist, "removed"},
+		}, os.ErrNotExist, "removed", true},
 	}
 	if v1 := "/sys/fs/cgroup/pids"; isFSType(v1, unix.CGROUP_SUPER_MAGIC) {
 		cases = append(cases, bad{"cgroup v1", func(t *testing.T) namespace.CgroupDir { return namespace.CgroupDir{Path: v1} },
-			nil, "cgroup v1"})
+			nil, "cgroup v1", false})
 	}
 	if !privileged {
 		// The cgroup this process is in, which uid 65534 may not write to
 		// unless it was delegated.
 		if own := cgroupDirOf(t, procCgroup(t, "self")); unix.Access(filepath.Join(own, "cgroup.procs"), unix.W_OK) != nil {
 			cases = append(cases, bad{"no permission", func(t *testing.T) namespace.CgroupDir { return namespace.CgroupDir{Path: own} },
-				os.ErrPermission, "write permission"})
+				os.ErrPermission, "write permission", true})
 		}
 	}
 	for _, path := range namespace.ChildPaths {
@@ -410,6 +413,9 @@ func TestCgroupBadInput(t *testing.T) {
 					}
 					if !strings.Contains(err.Error(), "Cgroup") || !strings.Contains(err.Error(), c.says) {
 						t.Errorf("error %q: want one naming Cgroup and saying %q", err, c.says)
+					}
+					if fromClone := strings.Contains(err.Error(), "clone3"); fromClone != c.clone {
+						t.Errorf("error %q: from clone3 %v, want %v", err, fromClone, c.clone)
 					}
 					if c.is != nil && !errors.Is(err, c.is) {
 						t.Errorf("error %q does not match %v", err, c.is)
@@ -478,11 +484,13 @@ func TestCgroupNotSupported(t *testing.T) {
 	}
 }
 
-// TestCgroupSeccomp runs TestCgroupNotSupported in this test binary under
-// the seccomp launcher (testdata/seccomp), where clone3 answers ENOSYS as
-// Docker's default profile does: the probe must find that, without the
-// hook. (.ci/run runs the whole package under ENOSYS and EPERM too; an
-// EPERM run needs a binary without cgo, see there.)
+// TestCgroupSeccomp runs TestCgroupNotSupported under the seccomp launcher
+// (testdata/seccomp), where clone3 answers ENOSYS, as Docker's default
+// profile does, and EPERM, as older ones do: the probe must find either
+// without the hook. EPERM, which clone3 also gives for namespaces the
+// caller may not create, says nothing of CLONE_INTO_CGROUP by itself. The
+// EPERM run uses a test binary built without cgo: glibc's pthread_create
+// falls back to clone on ENOSYS only (see .ci/run).
 func TestCgroupSeccomp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the seccomp launcher; -short")
@@ -500,12 +508,22 @@ func TestCgroupSeccomp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(launcher, "ENOSYS", exe, "-test.run=^(TestCgroupNotSupported|TestSeccompClone3Filter)$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), "NSGO_NO_REEXEC=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestCgroupNotSupported/vfork/hook=false") ||
-		!strings.Contains(string(out), "--- PASS: TestSeccompClone3Filter") {
-		t.Fatalf("under the seccomp launcher: %v\n%s", err, out)
+	nocgo := filepath.Join(t.TempDir(), "namespace-nocgo.test")
+	build := exec.Command(gocmd, "test", "-c", "-o", nocgo, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go test -c: %v\n%s", err, out)
+	}
+	for _, run := range []struct{ errno, exe string }{{"ENOSYS", exe}, {"EPERM", nocgo}} {
+		cmd := exec.Command(launcher, run.errno, run.exe, "-test.run=^(TestCgroupNotSupported|TestSeccompClone3Filter)$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), "NSGO_NO_REEXEC=1")
+		out, err := cmd.CombinedOutput()
+		for _, want := range []string{"--- PASS: TestSeccompClone3Filter", "--- PASS: TestCgroupNotSupported/vfork/hook=false",
+			"--- PASS: TestCgroupNotSupported/copy/hook=false"} {
+			if err != nil || !strings.Contains(string(out), want) {
+				t.Fatalf("under the seccomp launcher answering %s: %v, no %q\n%s", run.errno, err, want, out)
+			}
+		}
 	}
 }
 
