@@ -174,22 +174,24 @@ func TestJoinWithoutProc(t *testing.T) {
 	opts := namespace.Options{
 		Path: "/proc/self/exe",
 		Args: []string{"namespace.test", "-test.run=^TestJoinWithoutProcHelper$", "-test.v", "-test.count=1"},
-		Env:  append(os.Environ(), "NSGO_JOIN_NOPROC_HELPER=1", "NSGO_NO_REEXEC=1"),
 		New:  namespace.Mount | namespace.PID, MountProc: true, Dir: "/",
 	}
 	if !privileged {
 		opts.New |= namespace.User
 		opts.UIDMap, opts.GIDMap = ownMaps()
 	}
-	var out strings.Builder
-	opts.Stdout, opts.Stderr = &out, &out
-	if err := waitOK(namespace.Spawn(opts)); err != nil {
-		t.Fatalf("helper: %v\n%s", err, out.String())
+	for _, mode := range []string{"hide", "early"} {
+		var out strings.Builder
+		opts.Stdout, opts.Stderr = &out, &out
+		opts.Env = append(os.Environ(), "NSGO_JOIN_NOPROC_HELPER="+mode, "NSGO_NO_REEXEC=1")
+		if err := waitOK(namespace.Spawn(opts)); err != nil {
+			t.Fatalf("helper %s: %v\n%s", mode, err, out.String())
+		}
+		if !strings.Contains(out.String(), "--- PASS: TestJoinWithoutProcHelper") {
+			t.Fatalf("helper %s did not pass:\n%s", mode, out.String())
+		}
+		t.Logf("helper %s:\n%s", mode, out.String())
 	}
-	if !strings.Contains(out.String(), "--- PASS: TestJoinWithoutProcHelper") {
-		t.Fatalf("helper did not pass:\n%s", out.String())
-	}
-	t.Logf("helper:\n%s", out.String())
 }
 
 func TestJoinWithoutProcHelper(t *testing.T) {
@@ -201,6 +203,10 @@ func TestJoinWithoutProcHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+	if os.Getenv("NSGO_JOIN_NOPROC_HELPER") == "early" {
+		joinWithoutProcEarly(t, sleeper.Process.Pid)
+		return
+	}
 	want, err := procfs.Namespaces(sleeper.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
@@ -246,6 +252,48 @@ func TestJoinWithoutProcHelper(t *testing.T) {
 		t.Errorf("no /proc, via /proc: %v, want ErrNotExist (the test shows nothing otherwise)", err)
 	}
 	fmt.Println("joined without /proc")
+}
+
+// joinWithoutProcEarly hides /proc before nsgo has read anything but the
+// kinds (which package namespace reads as it starts): the first look at a
+// namespace file, Join, Current, Ref and OpenRef all work without it.
+func joinWithoutProcEarly(t *testing.T, pid int) {
+	if err := unix.Mount("tmpfs", "/proc", "tmpfs", 0, "size=4k"); err != nil {
+		t.Fatal(os.NewSyscallError("mount tmpfs on /proc", err))
+	}
+	kinds := sixKinds | namespace.User
+	h, err := namespace.Join(pid, kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	self, err := namespace.Current(kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer self.Close()
+	for k := range kinds.Each() {
+		got, want := h.IDs()[k], self.IDs()[k]
+		if got != want || got.Dev == 0 || (procfs.HaveNSID() && got.NSID == 0) {
+			t.Errorf("%s: Join %v, Current %v", k, got, want)
+		}
+	}
+	if !procfs.HaveNSID() {
+		return
+	}
+	ref, err := h.Ref(namespace.Net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := namespace.OpenRef(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again.IDs()[namespace.Net] != h.IDs()[namespace.Net] {
+		t.Errorf("OpenRef: %v, want %v", again.IDs(), h.IDs()[namespace.Net])
+	}
+	fmt.Println("joined, and reopened a Ref, with no /proc from the start")
 }
 
 // BenchmarkJoin6 is Join of six kinds and Close, through the pidfd and under

@@ -143,13 +143,19 @@ var supportedKinds = sync.OnceValue(func() Kind {
 	if have != 0 {
 		return have
 	}
-	// No /proc: ask a pidfd. A kind the kernel was built without gives
-	// EOPNOTSUPP; a kernel before 6.11 has no such ioctl (ENOTTY).
+	return supportedViaPidfd()
+})
+
+// supportedViaPidfd returns the kinds that a pidfd of the process opens
+// (Linux 6.11), for when /proc is not there. A kind the kernel was built
+// without gives EOPNOTSUPP; a kernel before 6.11 has no such ioctl (ENOTTY).
+func supportedViaPidfd() Kind {
 	pidfd, err := unix.PidfdOpen(os.Getpid(), 0)
 	if err != nil {
 		return 0
 	}
 	defer unix.Close(pidfd)
+	var have Kind
 	for _, e := range kinds {
 		if fd, err := pidfdNamespace(pidfd, e.kind); err == nil {
 			unix.Close(fd)
@@ -157,7 +163,7 @@ var supportedKinds = sync.OnceValue(func() Kind {
 		}
 	}
 	return have
-})
+}
 
 func supported(k Kind) bool { return Supported().Has(k) }
 

@@ -149,3 +149,15 @@ func TestUnprivileged(t *testing.T) {
 	}
 	t.Logf("as uid 65534: %d passed, %d skipped", strings.Count(out.String(), "--- PASS"), strings.Count(out.String(), "--- SKIP"))
 }
+
+// TestSupportedWithoutProc: the kinds a pidfd opens, which Supported gives
+// where /proc is not mounted, are those of /proc/self/ns.
+func TestSupportedWithoutProc(t *testing.T) {
+	got := procfs.SupportedViaPidfd()
+	if got == 0 {
+		t.Skip("the kernel has no PIDFD_GET_*_NAMESPACE ioctls (Linux 6.11)")
+	}
+	if got != procfs.Supported() {
+		t.Errorf("via a pidfd: %s; /proc/self/ns: %s", got, procfs.Supported())
+	}
+}
