@@ -3,6 +3,7 @@ package namespace_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,7 +59,7 @@ func TestSpawnContextCancel(t *testing.T) {
 				}
 				start := time.Now()
 				cancel()
-				st, err := p.Wait()
+				st, err := waitWithin(p, 10*time.Second)
 				if err != nil || st.String() != "signal: killed" || time.Since(start) > 5*time.Second {
 					t.Errorf("%s, %s (new namespaces %v): Wait %v, %v after %v; want signal: killed", name, path, newNS, st, err, time.Since(start))
 				}
@@ -80,7 +81,7 @@ func TestSpawnContextDeadline(t *testing.T) {
 			cancel()
 			t.Fatal(err)
 		}
-		st, err := p.Wait()
+		st, err := waitWithin(p, 10*time.Second)
 		took := time.Since(start)
 		cancel()
 		if err != nil || st.String() != "signal: killed" || took < 300*time.Millisecond || took > 10*time.Second {
@@ -170,4 +171,21 @@ func TestSpawnContextBadOptions(t *testing.T) {
 	}()
 	//lint:ignore SA1012 the panic is what is tested
 	namespace.SpawnContext(nil, namespace.Options{Path: "/bin/true"}) //nolint:staticcheck
+}
+
+// waitWithin waits for p, and kills it if it has not exited within d: that
+// is an error then.
+func waitWithin(p *namespace.Process, d time.Duration) (*os.ProcessState, error) {
+	done := make(chan struct{})
+	var st *os.ProcessState
+	var err error
+	go func() { st, err = p.Wait(); close(done) }()
+	select {
+	case <-done:
+		return st, err
+	case <-time.After(d):
+		p.Kill()
+		<-done
+		return st, fmt.Errorf("still running after %v (%v, %v)", d, st, err)
+	}
 }
