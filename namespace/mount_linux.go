@@ -247,30 +247,39 @@ func mountAttrs(flags uintptr) (attrs uintptr, atime bool) {
 	return attrs, atime
 }
 
-// The kernel features the mount steps need, probed once.
+// The kernel features the mount steps need, probed once each.
 var (
-	openat2Err = sync.OnceValue(func() error {
-		_, err := unix.Openat2(-1, "", &unix.OpenHow{})
-		if err == unix.ENOSYS {
-			return &procfs.NotSupportedError{Feature: "openat2 (Target resolved inside the root)", Version: "5.6"}
-		}
-		return nil
-	})
-	mountAPIErr = sync.OnceValue(func() error {
-		_, err := unix.OpenTree(-1, "", 0)
-		if err == unix.ENOSYS {
-			return &procfs.NotSupportedError{Feature: "the mount API of open_tree, move_mount, fsopen and fsmount", Version: "5.2"}
-		}
-		return nil
-	})
-	mountSetattrErr = sync.OnceValue(func() error {
-		err := unix.MountSetattr(-1, "", 0, &unix.MountAttr{})
-		if err == unix.ENOSYS {
-			return &procfs.NotSupportedError{Feature: "mount_setattr (flags and ID maps of a bind mount)", Version: "5.12"}
-		}
-		return nil
-	})
+	openat2Err      = sync.OnceValue(probeOpenat2)
+	mountAPIErr     = sync.OnceValue(probeMountAPI)
+	mountSetattrErr = sync.OnceValue(probeMountSetattr)
 )
+
+// probeOpenat2 asks the kernel whether it has openat2, with a descriptor
+// that fails the call (EBADF) where it does; ENOSYS where it (or a seccomp
+// profile) does not.
+func probeOpenat2() error {
+	if _, err := unix.Openat2(-1, "", &unix.OpenHow{}); err == unix.ENOSYS {
+		return &procfs.NotSupportedError{Feature: "openat2 (Target resolved inside the root)", Version: "5.6"}
+	}
+	return nil
+}
+
+// probeMountAPI asks the kernel whether it has open_tree, and with it
+// move_mount, fsopen, fsconfig and fsmount (the same release).
+func probeMountAPI() error {
+	if _, err := unix.OpenTree(-1, "", 0); err == unix.ENOSYS {
+		return &procfs.NotSupportedError{Feature: "the mount API of open_tree, move_mount, fsopen and fsmount", Version: "5.2"}
+	}
+	return nil
+}
+
+// probeMountSetattr asks the kernel whether it has mount_setattr.
+func probeMountSetattr() error {
+	if err := unix.MountSetattr(-1, "", 0, &unix.MountAttr{}); err == unix.ENOSYS {
+		return &procfs.NotSupportedError{Feature: "mount_setattr (flags and ID maps of a bind mount)", Version: "5.12"}
+	}
+	return nil
+}
 
 // Strings the mount steps pass to the kernel.
 var (
@@ -315,14 +324,14 @@ func (s *spawn) planMounts() error {
 	if o.Root != "" {
 		var err error
 		if root, err = filepath.Abs(o.Root); err != nil {
-			return fmt.Errorf("Root %q: %w", o.Root, err)
+			return fmt.Errorf("%s %q: %w", "Root", o.Root, err)
 		}
 		fi, err := os.Stat(root)
 		if err != nil {
-			return fmt.Errorf("Root: %w", err)
+			return fmt.Errorf("%s: %w", "Root", err)
 		}
 		if !fi.IsDir() {
-			return fmt.Errorf("Root %q is not a directory: %w", o.Root, syscall.ENOTDIR)
+			return fmt.Errorf("%s %q is not a directory: %w", "Root", o.Root, syscall.ENOTDIR)
 		}
 	}
 	if len(o.Mounts) == 0 && !m.pivot {
@@ -330,7 +339,7 @@ func (s *spawn) planMounts() error {
 		return nil
 	}
 	if err := openat2Err(); err != nil {
-		return fmt.Errorf("Mounts: %w", err)
+		return fmt.Errorf("%s: %w", "Mounts", err)
 	}
 
 	if o.Root != "" && !rootSpec {
@@ -339,7 +348,7 @@ func (s *spawn) planMounts() error {
 		op := mountOp{kind: opBind, fd: -1, treeFlags: unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_RECURSIVE}
 		var err error
 		if op.source, err = syscall.BytePtrFromString(root); err != nil {
-			return fmt.Errorf("Root: %w", err)
+			return fmt.Errorf("%s: %w", "Root", err)
 		}
 		m.ops = append(m.ops, op)
 		m.desc = append(m.desc, fmt.Sprintf("Root %s (bound onto itself)", root))
@@ -347,7 +356,7 @@ func (s *spawn) planMounts() error {
 	}
 	for i := range o.Mounts {
 		if err := s.planMount(i, &o.Mounts[i]); err != nil {
-			return fmt.Errorf("Mounts[%d] (%s): %w", i, specDesc(&o.Mounts[i]), err)
+			return fmt.Errorf("%s[%d] (%s): %w", "Mounts", i, specDesc(&o.Mounts[i]), err)
 		}
 	}
 	if o.MountProc && m.pivot {
@@ -427,13 +436,13 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 	case ms.Target == "":
 		return errors.New("empty Target")
 	case !filepath.IsAbs(ms.Target):
-		return fmt.Errorf("Target %q is not an absolute path", ms.Target)
+		return fmt.Errorf("%s %q is not an absolute path", "Target", ms.Target)
 	case ms.Type == "":
 		return errors.New("empty Type")
 	}
 	for _, c := range strings.Split(ms.Target, "/") {
 		if c == ".." {
-			return fmt.Errorf("Target %q has a \"..\" component: a Target is a path inside the root", ms.Target)
+			return fmt.Errorf("%s %q has a \"..\" component: a Target is a path inside the root", "Target", ms.Target)
 		}
 	}
 	target := filepath.Clean(ms.Target)
@@ -476,11 +485,11 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 		}
 		fi, err := os.Stat(ms.Source)
 		if err != nil {
-			return fmt.Errorf("Source: %w", err)
+			return fmt.Errorf("%s: %w", "Source", err)
 		}
 		op.file = !fi.IsDir()
 		if isRoot && op.file {
-			return fmt.Errorf("Source %q is not a directory, for the new root: %w", ms.Source, syscall.ENOTDIR)
+			return fmt.Errorf("%s %q is not a directory, for the new root: %w", "Source", ms.Source, syscall.ENOTDIR)
 		}
 		op.kind = opBind
 		op.source, _ = syscall.BytePtrFromString(ms.Source)
@@ -520,7 +529,7 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 		op.fsAttrs, _ = mountAttrs(ms.Flags)
 	}
 	if bad := ms.Flags &^ allowed; bad != 0 {
-		return fmt.Errorf("Flags %#x: not supported here", uint64(bad))
+		return fmt.Errorf("%s %#x: not supported here", "Flags", uint64(bad))
 	}
 	if op.kind == opBind || op.kind == opFS {
 		if err := mountAPIErr(); err != nil {

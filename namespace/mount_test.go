@@ -7,10 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"github.com/nsgo/nsgo/idmap"
 	"github.com/nsgo/nsgo/namespace"
@@ -796,5 +798,69 @@ func TestMountSpecPropagation(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// refuseOnThisThread installs a seccomp filter on the calling thread alone
+// (no TSYNC) that answers system call nr with ENOSYS, as a kernel without
+// it does; the thread must be discarded afterwards.
+func refuseOnThisThread(nr uint32) error {
+	const (
+		ldW  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+		jeq  = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		ret  = unix.BPF_RET | unix.BPF_K
+		arch = 4 // offsetof(struct seccomp_data, arch)
+	)
+	filter := []unix.SockFilter{
+		{Code: ldW, K: arch},
+		{Code: jeq, Jt: 0, Jf: 3, K: unix.AUDIT_ARCH_X86_64},
+		{Code: ldW, K: 0}, // nr
+		{Code: jeq, Jt: 0, Jf: 1, K: nr},
+		{Code: ret, K: unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
+		{Code: ret, K: unix.SECCOMP_RET_ALLOW},
+	}
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return err
+	}
+	return unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0)
+}
+
+// TestMountSpecNotSupported gives Mounts to a Spawn on a thread where
+// openat2, open_tree or mount_setattr is refused with ENOSYS, as on a
+// kernel older than 5.6, 5.2 or 5.12: an error matching ErrNotSupported
+// that names the release, before any clone.
+func TestMountSpecNotSupported(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the filter is written for amd64")
+	}
+	uid, gid := ownMaps()
+	ro := namespace.MountSpec{Source: "/usr", Target: "/usr", Type: "bind", Flags: unix.MS_RDONLY}
+	for _, c := range []struct {
+		name string
+		nr   uint32
+		spec namespace.MountSpec
+		want string
+	}{
+		{"openat2", unix.SYS_OPENAT2, ro, "openat2 (Target resolved inside the root) not supported by this kernel (requires Linux 5.6)"},
+		{"open_tree", unix.SYS_OPEN_TREE, ro, "the mount API of open_tree, move_mount, fsopen and fsmount not supported by this kernel (requires Linux 5.2)"},
+		{"mount_setattr", unix.SYS_MOUNT_SETATTR, ro, "mount_setattr (flags and ID maps of a bind mount) not supported by this kernel (requires Linux 5.12)"},
+	} {
+		before := takeCounts(t)
+		var err error
+		namespace.OnOwnThread(func() bool {
+			if err = refuseOnThisThread(c.nr); err != nil {
+				return false
+			}
+			namespace.ResetMountProbes()
+			defer namespace.ResetMountProbes() // the next Spawn, on another thread, asks again
+			_, err = namespace.Spawn(namespace.Options{Path: "/bin/true", New: namespace.User | namespace.Mount,
+				UIDMap: uid, GIDMap: gid, Mounts: []namespace.MountSpec{c.spec}})
+			return false
+		})
+		if err == nil || !errors.Is(err, namespace.ErrNotSupported) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s refused: error %v, want one matching ErrNotSupported with %q", c.name, err, c.want)
+		}
+		checkNoLeak(t, before)
 	}
 }
