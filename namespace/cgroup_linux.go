@@ -43,22 +43,20 @@ func (s *spawn) planCgroup() error {
 		return nil
 	}
 	if c.Path != "" && c.File != nil {
-		return errors.New("Cgroup: both Path and File are set; set one")
+		return errors.New("invalid Cgroup: both Path and File are set; set one")
 	}
-	f, name := c.File, "Cgroup.File"
+	f, name := c.File, cgroupName(c)
 	if f == nil {
-		name = "Cgroup.Path " + c.Path
 		var err error
 		f, err = os.OpenFile(c.Path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if errors.Is(err, syscall.ENOTDIR) {
 			return fmt.Errorf("%s: not a directory: %w", name, syscall.ENOTDIR)
 		}
 		if err != nil {
-			return fmt.Errorf("Cgroup: %w", err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		s.closeAfterStart = append(s.closeAfterStart, f)
 	} else {
-		name = fmt.Sprintf("Cgroup.File %s", f.Name())
 		s.keepAlive = append(s.keepAlive, f)
 	}
 	fd := int(f.Fd())
@@ -84,13 +82,21 @@ func (s *spawn) planCgroup() error {
 		return fmt.Errorf("%s: not a cgroup v2 directory (%s)", name, what)
 	}
 	if err := intoCgroupSupported(); err != nil {
-		return fmt.Errorf("Cgroup: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	// A new cgroup namespace that clone3 makes with the child is rooted
 	// at the cgroup it puts the child in (cgroup_post_fork), not the
 	// caller's: the program sees its own cgroup as "/".
 	p.intoCgroup, p.cgroupFd = true, fd
 	return nil
+}
+
+// cgroupName names Options.Cgroup in errors: "Cgroup.Path /sys/fs/cgroup/x".
+func cgroupName(c CgroupDir) string {
+	if c.File != nil {
+		return "Cgroup.File " + c.File.Name()
+	}
+	return "Cgroup.Path " + c.Path
 }
 
 // cgroupStepName names a step of the cgroup family, or returns "": the
@@ -130,15 +136,11 @@ func probeIntoCgroup() error {
 // cgroupCloneError explains an errno that clone3 gives for a child it puts
 // into Options.Cgroup, or returns nil for one that says nothing of it.
 func (s *spawn) cgroupCloneError(errno syscall.Errno) error {
-	c := s.opts.Cgroup
-	name := c.Path
-	if c.File != nil {
-		name = c.File.Name()
-	}
+	name := cgroupName(s.opts.Cgroup)
 	var hint string
 	switch errno {
 	case unix.ENOSYS, unix.E2BIG:
-		return fmt.Errorf("Cgroup %s: clone3: %w: %w", name, errno,
+		return fmt.Errorf("%s: clone3: %w: %w", name, errno,
 			&procfs.NotSupportedError{Feature: "clone3 with CLONE_INTO_CGROUP", Version: "5.7"})
 	case unix.EACCES:
 		hint = "moving a process there needs write permission on its cgroup.procs and on that of the nearest cgroup holding both the caller and it"
@@ -153,5 +155,5 @@ func (s *spawn) cgroupCloneError(errno syscall.Errno) error {
 	default:
 		return nil
 	}
-	return fmt.Errorf("Cgroup %s: %w (%s)", name, os.NewSyscallError("clone3", errno), hint)
+	return fmt.Errorf("%s: %w (%s)", name, os.NewSyscallError("clone3", errno), hint)
 }
