@@ -32,7 +32,7 @@ echo "$s $n"
 exec sleep 1000
 `
 
-func startPIDContainer(t *testing.T) *pidContainer {
+func startPIDContainer(t testing.TB) *pidContainer {
 	t.Helper()
 	opts := namespace.Options{
 		Path: "/bin/sh", Args: []string{"sh", "-c", pidScript},
@@ -70,7 +70,7 @@ func startPIDContainer(t *testing.T) *pidContainer {
 
 // hostPIDOf finds, among the descendants of pid, the process whose NSpid
 // has inner at level 1: what the test knows without nsgo.
-func hostPIDOf(t *testing.T, pid, inner int) int {
+func hostPIDOf(t testing.TB, pid, inner int) int {
 	t.Helper()
 	queue := []int{pid}
 	for len(queue) > 0 {
@@ -180,5 +180,36 @@ func TestPIDs(t *testing.T) {
 	hu.Close()
 	if _, err := hu.PIDOutside(1); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("PIDOutside of a closed handle = %v, want os.ErrClosed", err)
+	}
+}
+
+// BenchmarkPIDs translates a container's child's PID each way, by the
+// ioctls and by NSpid.
+func BenchmarkPIDs(b *testing.B) {
+	c := startPIDContainer(b)
+	h, err := namespace.Join(c.p.Pid, namespace.PID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	outside := hostPIDOf(b, c.p.Pid, c.sleep)
+	for _, fallback := range []bool{false, true} {
+		name := map[bool]string{false: "ioctl", true: "NSpid"}[fallback]
+		b.Run(name+"/inside", func(b *testing.B) {
+			defer namespace.SetPIDsFallback(namespace.SetPIDsFallback(fallback))
+			for b.Loop() {
+				if n, err := h.PIDInside(outside); n != c.sleep || err != nil {
+					b.Fatal(n, err)
+				}
+			}
+		})
+		b.Run(name+"/outside", func(b *testing.B) {
+			defer namespace.SetPIDsFallback(namespace.SetPIDsFallback(fallback))
+			for b.Loop() {
+				if n, err := h.PIDOutside(c.sleep); n != outside || err != nil {
+					b.Fatal(n, err)
+				}
+			}
+		})
 	}
 }
