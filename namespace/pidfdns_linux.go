@@ -54,8 +54,10 @@ func viaPidfd() bool { return !procNSTestHook && havePidfdNS() }
 func openPidfd(desc string, pidfd int, kinds Kind) (*Handle, error) {
 	h := &Handle{desc: desc, kinds: kinds, fds: make(map[Kind]int, 8), ids: make(map[Kind]ID, 8)}
 	for k := range kinds.Each() {
-		req := procfs.PidfdRequest(k, false)
-		r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(pidfd), req, 0)
+		// A raw system call: the ioctl waits on no other process (a
+		// spinlock, the ptrace check, a new file), and Join makes one per
+		// kind.
+		r, _, e := unix.RawSyscall(unix.SYS_IOCTL, uintptr(pidfd), procfs.PidfdRequest(k, false), 0)
 		if e != 0 {
 			h.Close()
 			err := error(os.NewSyscallError("ioctl "+pidfdRequestName(k), e))

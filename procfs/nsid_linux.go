@@ -54,7 +54,13 @@ func nameToHandle(dir int, name string, follow bool) (nsfsHandle, error) {
 	}
 	fh := fileHandle{bytes: uint32(len(fileHandle{}.f))}
 	var mountID int32
-	_, _, e := unix.Syscall6(unix.SYS_NAME_TO_HANDLE_AT, uintptr(dir), uintptr(unsafe.Pointer(&buf[0])),
+	call := unix.Syscall6
+	if name == "" {
+		// A raw system call for a descriptor, which no path walk can
+		// make wait (a path may lead through a network file system).
+		call = unix.RawSyscall6
+	}
+	_, _, e := call(unix.SYS_NAME_TO_HANDLE_AT, uintptr(dir), uintptr(unsafe.Pointer(&buf[0])),
 		uintptr(unsafe.Pointer(&fh)), uintptr(unsafe.Pointer(&mountID)), uintptr(flags), 0)
 	if e == unix.EOVERFLOW {
 		return nsfsHandle{}, errNotNamespace // a bigger handle than nsfs makes

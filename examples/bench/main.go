@@ -9,6 +9,8 @@
 //     `nsenter -t PID -a /bin/true`;
 //   - Handle.Do on a network namespace, against a raw setns round trip on a
 //     locked thread and against the CNI plugins' ns.NetNS.Do;
+//   - Join of six kinds of a container and Close, through the pidfd
+//     (Linux 6.11), against the same through /proc as before 6.11;
 //   - procfs.List against `lsns -J`.
 //
 // It is a module of its own so that nsgo's go.mod keeps its three
@@ -124,6 +126,27 @@ func run() error {
 			{"raw setns round trip", rawSetns(path)},
 		}})
 	}
+	// A container of its own, whose namespaces no descriptor of this
+	// process holds between operations, as for a caller that joins a
+	// container once.
+	other, err := containerProcess()
+	if err != nil {
+		return err
+	}
+	defer func() { other.Kill(); other.Wait() }()
+	six := namespace.Mount | namespace.UTS | namespace.IPC | namespace.Net | namespace.PID | namespace.Cgroup
+	rows = append(rows, row{"Join 6 kinds of a container + Close", "<= 0.6x /proc", []peer{
+		{"nsgo Join (pidfd ioctls)", func(n int) (time.Duration, error) {
+			return timed(n, func() error {
+				h, err := namespace.Join(other.Pid, six)
+				if err != nil {
+					return err
+				}
+				return h.Close()
+			})
+		}},
+		{"pidfd_open + /proc/PID/ns opens + poll", joinViaProc(other.Pid, six)},
+	}})
 	rows = append(rows, row{"list every namespace", "<= 0.2x lsns -J", []peer{
 		{"nsgo procfs.List", func(n int) (time.Duration, error) {
 			return timed(n, func() error { _, err := procfs.List(); return err })
@@ -301,14 +324,20 @@ func command(name string, args ...string) func(int) (time.Duration, error) {
 	}
 }
 
-// container starts a sleeping process in every namespace kind but time, and
-// pins its namespaces.
-func container() (*namespace.Process, *namespace.Handle, error) {
+// containerProcess starts a sleeping process in every namespace kind but
+// time.
+func containerProcess() (*namespace.Process, error) {
 	u, g := rootMaps()
-	p, err := namespace.Spawn(namespace.Options{
+	return namespace.Spawn(namespace.Options{
 		Path: "/bin/sleep", Args: []string{"sleep", "3600"},
 		New: namespace.All &^ namespace.Time, UIDMap: u, GIDMap: g, MountProc: true,
 	})
+}
+
+// container starts a sleeping process in every namespace kind but time, and
+// pins its namespaces.
+func container() (*namespace.Process, *namespace.Handle, error) {
+	p, err := containerProcess()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -370,6 +399,47 @@ func rawSetns(path string) func(int) (time.Duration, error) {
 		}()
 		<-done
 		return d, err
+	}
+}
+
+// joinViaProc is Join as it was before Linux 6.11's pidfd ioctls, and as
+// nsgo still does where the kernel lacks them: a pidfd, then every
+// /proc/PID/ns/KIND opened and identified (fstat), then a check through the
+// pidfd that the process still lives; and the release of it all.
+func joinViaProc(pid int, kinds namespace.Kind) func(int) (time.Duration, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/ns/"
+	return func(n int) (time.Duration, error) {
+		return timed(n, func() error {
+			pidfd, err := unix.PidfdOpen(pid, 0)
+			if err != nil {
+				return err
+			}
+			fds := map[namespace.Kind]int{}
+			ids := map[namespace.Kind]procfs.ID{}
+			defer func() {
+				for _, fd := range fds {
+					unix.Close(fd)
+				}
+				unix.Close(pidfd)
+			}()
+			for k := range kinds.Each() {
+				fd, err := unix.Open(dir+k.String(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				if err != nil {
+					return err
+				}
+				fds[k] = fd
+				var st unix.Stat_t
+				if err := unix.Fstat(fd, &st); err != nil {
+					return err
+				}
+				ids[k] = procfs.ID{Dev: st.Dev, Ino: st.Ino}
+			}
+			poll := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+			if n, err := unix.Poll(poll, 0); err != nil || n != 0 {
+				return fmt.Errorf("the process exited: %v", err)
+			}
+			return nil
+		})
 	}
 }
 
