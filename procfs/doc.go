@@ -23,8 +23,8 @@
 // It is the bottom layer of nsgo: it names the namespace kinds (Kind, whose
 // values are the kernel's CLONE_NEW* flags), identifies a namespace the way the
 // kernel does (ID: the device and inode of its nsfs file, and its namespace ID
-// on Linux 6.18), and answers which
-// namespaces a process or the calling thread is in.
+// on Linux 6.18), and answers which namespaces a process or the calling
+// thread is in.
 //
 // # Identity
 //
