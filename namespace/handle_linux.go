@@ -14,9 +14,10 @@ import (
 // Handle pins namespaces: it holds a descriptor open on each, so they live and
 // stay the same namespaces for as long as the handle is open, whatever
 // becomes of the processes that were in them. Do runs Go code in them, Spawn
-// starts programs in them, Bind gives them a name in the file system.
+// starts programs in them, Bind gives them a name in the file system, and Ref
+// a reference to store, which OpenRef turns into a Handle again.
 //
-// A Handle comes from Join, Current, FromPath or Unshare. A zero Handle, or a
+// A Handle comes from Join, Current, FromPath, OpenRef or Unshare. A zero Handle, or a
 // nil *Handle, holds no namespaces: Do, Spawn, Bind and Close refuse it with
 // an error matching os.ErrInvalid, as the methods of a nil *os.File do,
 // rather than run anything in the caller's own namespaces; Kinds, IDs and
@@ -250,7 +251,9 @@ func (h *Handle) Kinds() Kind {
 }
 
 // IDs returns the identity of each namespace the handle holds: an empty map
-// for a zero or nil Handle.
+// for a zero or nil Handle. On Linux 6.18 and later each carries the
+// namespace's 64-bit ID (see procfs.ID), and equals the ID that procfs gives
+// for the same namespace, at any time.
 func (h *Handle) IDs() map[Kind]ID {
 	if h == nil {
 		return map[Kind]ID{}
