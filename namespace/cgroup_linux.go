@@ -50,7 +50,7 @@ func (s *spawn) planCgroup() error {
 		var err error
 		f, err = os.OpenFile(c.Path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if errors.Is(err, syscall.ENOTDIR) {
-			return fmt.Errorf("%s: not a directory: %w", name, syscall.ENOTDIR)
+			return fmt.Errorf("%s: %w", name, syscall.ENOTDIR)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -68,7 +68,7 @@ func (s *spawn) planCgroup() error {
 		return fmt.Errorf("%s: %w", name, os.NewSyscallError("fstat", err))
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		return fmt.Errorf("%s: not a directory: %w", name, syscall.ENOTDIR)
+		return fmt.Errorf("%s: %w", name, syscall.ENOTDIR)
 	}
 	var fs unix.Statfs_t
 	if err := unix.Fstatfs(fd, &fs); err != nil {
@@ -112,7 +112,7 @@ func intoCgroupSupported() error {
 	if noClone3.Load() {
 		// clone3 failed where clone worked (an older kernel than 5.5, or a
 		// seccomp profile), or a test said so.
-		return &procfs.NotSupportedError{Feature: "clone3 (refused here, clone(2) works) with CLONE_INTO_CGROUP", Version: "5.7"}
+		return fmt.Errorf("clone3 failed where clone(2) worked: %w", &procfs.NotSupportedError{Feature: "clone3 with CLONE_INTO_CGROUP", Version: "5.7"})
 	}
 	return intoCgroupErr()
 }
@@ -129,7 +129,7 @@ func probeIntoCgroup() error {
 	if e == syscall.EINVAL {
 		return nil
 	}
-	return fmt.Errorf("clone3: %w (probed with CLONE_INTO_CGROUP): %w", e,
+	return fmt.Errorf("clone3 probed with CLONE_INTO_CGROUP: %w: %w", e,
 		&procfs.NotSupportedError{Feature: "clone3 with CLONE_INTO_CGROUP", Version: "5.7"})
 }
 

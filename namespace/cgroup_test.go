@@ -341,13 +341,12 @@ func TestCgroupBadInput(t *testing.T) {
 	}
 	cases := []bad{
 		{"both", func(t *testing.T) namespace.CgroupDir {
-			d := testCgroup(t)
-			f, err := os.Open(d)
+			f, err := os.Open(mnt)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { f.Close() })
-			return namespace.CgroupDir{Path: d, File: f}
+			return namespace.CgroupDir{Path: mnt, File: f}
 		}, nil, "both Path and File", false},
 		{"missing", func(t *testing.T) namespace.CgroupDir {
 			return namespace.CgroupDir{Path: filepath.Join(mnt, "nsgo-no-such-cgroup")}
@@ -414,6 +413,7 @@ func TestCgroupBadInput(t *testing.T) {
 					if !strings.Contains(err.Error(), "Cgroup") || !strings.Contains(err.Error(), c.says) {
 						t.Errorf("error %q: want one naming Cgroup and saying %q", err, c.says)
 					}
+					t.Log(err)
 					if fromClone := strings.Contains(err.Error(), "clone3"); fromClone != c.clone {
 						t.Errorf("error %q: from clone3 %v, want %v", err, fromClone, c.clone)
 					}
@@ -471,6 +471,7 @@ func TestCgroupNotSupported(t *testing.T) {
 				if strings.Contains(err.Error(), ": test: ") {
 					t.Skip(err)
 				}
+				t.Log(err)
 				if !errors.Is(err, namespace.ErrNotSupported) || !strings.Contains(err.Error(), "5.7") || !strings.Contains(err.Error(), "Cgroup") {
 					t.Errorf("error %q: want one naming Cgroup and Linux 5.7, matching ErrNotSupported", err)
 				}
