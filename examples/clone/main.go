@@ -27,6 +27,15 @@
 // set: no locale (the C locale applies), no USER or SHELL. With -env the
 // command gets the caller's whole environment instead.
 //
+// When standard input is a terminal, the command gets a pseudo-terminal of
+// its own, as docker run -t gives: it leads a new session (Setsid) whose
+// controlling terminal is the pty (Setctty), so the shell, process 1 of its
+// PID namespace, has job control (set -m, jobs, fg, Ctrl-Z) and cannot push
+// input into the caller's terminal (TIOCSTI). The demo relays between its
+// terminal, in raw mode meanwhile, and the pty. With -pty=false the command
+// gets the caller's terminal itself, as the C demo's did; a shell then has
+// job control only if that terminal is the caller's controlling terminal.
+//
 // Usage:
 //
 //	go run ./examples/clone [flags] [command [arg...]]
@@ -55,16 +64,17 @@ func main() {
 	mountProc := flag.Bool("mount-proc", false, "mount a new /proc (needs mnt and pid)")
 	mapRoot := flag.Bool("map-root", true, "map your user and group ID to root in the new user namespace")
 	keepEnv := flag.Bool("env", false, "pass your whole environment to the command (default: PATH, TERM and HOME only)")
+	usePty := flag.Bool("pty", true, "when standard input is a terminal, give the command a new pseudo-terminal in a session of its own")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s [flags] [command [arg...]]\n", os.Args[0])
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 
-	os.Exit(run(*kinds, *hostname, *mountProc, *mapRoot, *keepEnv, flag.Args()))
+	os.Exit(run(*kinds, *hostname, *mountProc, *mapRoot, *keepEnv, *usePty, flag.Args()))
 }
 
-func run(kinds, hostname string, mountProc, mapRoot, keepEnv bool, args []string) int {
+func run(kinds, hostname string, mountProc, mapRoot, keepEnv, usePty bool, args []string) int {
 	newKinds, err := namespace.ParseKinds(kinds)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "clone:", err)
@@ -97,13 +107,29 @@ func run(kinds, hostname string, mountProc, mapRoot, keepEnv bool, args []string
 	// signal.Ignore: an ignored signal stays ignored across execve, and the
 	// shell's commands would inherit that.
 	signal.Notify(make(chan os.Signal, 1), os.Interrupt)
+	var pty *ptyPair
+	if usePty && isTerminal(0) {
+		if pty, err = withPty(&opts); err != nil {
+			fmt.Fprintln(os.Stderr, "clone: a terminal for the command:", err)
+			return 1
+		}
+	}
 	p, err := namespace.Spawn(opts)
 	if err != nil {
+		if pty != nil {
+			pty.master.Close()
+			pty.replica.Close()
+		}
 		fmt.Fprintln(os.Stderr, "clone:", err)
 		return 1
 	}
 	fmt.Printf("clone() returned %d\n", p.Pid)
-	state, err := p.Wait()
+	var state *os.ProcessState
+	if pty != nil {
+		state, err = relay(pty, p)
+	} else {
+		state, err = p.Wait()
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "waitpid:", err)
 		return 1

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
@@ -135,5 +140,127 @@ func TestExitStatus(t *testing.T) {
 	out, code = demo(t, "", "-ns", "user,uts", "/bin/sh", "-c", "kill -TERM $$")
 	if code != 128+int(unix.SIGTERM) || parentLines(out) != "child has terminated\n" {
 		t.Errorf("SIGTERM: demo exited %d with:\n%s", code, out)
+	}
+}
+
+// testPty opens a new pseudo-terminal pair for the demo to run on.
+func testPty(t *testing.T) (master, replica *os.File) {
+	t.Helper()
+	pty, err := openPty()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pty.master.Close(); pty.replica.Close() })
+	return pty.master, pty.replica
+}
+
+// TestDemoJobControl runs the demo on a terminal, as a user would: one that
+// is the controlling terminal of the demo's session (a login), and one that
+// is not (a terminal given as standard input only, as some harnesses do),
+// and types commands that need job control into its shell, which is process
+// 1 of its PID namespace. With -pty=false, the demo's shell on the second
+// terminal has no job control: the control that shows the test bites.
+func TestDemoJobControl(t *testing.T) {
+	if _, err := os.Stat("/bin/bash"); err != nil {
+		t.Skip("the demo runs /bin/bash:", err)
+	}
+	const script = "echo st''art\n" +
+		"echo flags=$-; set -m; sleep 100 & jobs; [ \"$(ps -o pgid= -p $!)\" -eq $! ] && echo own-group; kill %1; wait; ps -o pid=,sid= -p $$; echo fin''ished\n"
+	for _, c := range []struct {
+		name     string
+		login    bool
+		args     []string
+		jobs     bool
+		noJobMsg bool
+	}{
+		{"login terminal", true, []string{"-mount-proc"}, true, false},
+		{"terminal on standard input only", false, []string{"-mount-proc"}, true, false},
+		{"terminal on standard input only, -pty=false", false, []string{"-mount-proc", "-pty=false"}, false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			master, replica := testPty(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0])
+			cmd.Env = append(os.Environ(), "NSGO_CLONE_DEMO=1", "NSGO_CLONE_ARGS="+strings.Join(c.args, "\x1f"))
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = replica, replica, replica
+			if c.login {
+				cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			replica.Close()
+			var mu sync.Mutex
+			var out strings.Builder
+			go func() {
+				b := make([]byte, 4096)
+				for {
+					n, err := master.Read(b)
+					mu.Lock()
+					out.Write(b[:n])
+					mu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			}()
+			text := func() string {
+				mu.Lock()
+				defer mu.Unlock()
+				return strings.ReplaceAll(out.String(), "\r", "")
+			}
+			await := func(s string) bool {
+				for ctx.Err() == nil {
+					if strings.Contains(text(), s) {
+						return true
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				t.Errorf("no %q in:\n%s", s, text())
+				return false
+			}
+			if await("clone() returned ") {
+				master.WriteString(script)
+				if await("finished\n") {
+					master.WriteString("exit\n")
+					await("child has terminated\n")
+				}
+			}
+			err := cmd.Wait()
+			got := text()
+			if err != nil {
+				t.Errorf("demo: %v\n%s", err, got)
+			}
+			jobs := strings.Contains(got, "[1]+  Running") && strings.Contains(got, "own-group\n") &&
+				regexp.MustCompile(`flags=[a-zA-Z]*m[a-zA-Z]*\n`).MatchString(got) &&
+				regexp.MustCompile(`\n *1 +1 *\n`).MatchString(got) // bash: PID 1, its session's leader
+			noJobMsg := strings.Contains(got, "no job control") || strings.Contains(strings.ToLower(got), "cannot set")
+			if jobs != c.jobs || noJobMsg != c.noJobMsg {
+				t.Errorf("job control %v (want %v), complaint %v (want %v), in:\n%s", jobs, c.jobs, noJobMsg, c.noJobMsg, got)
+			}
+		})
+	}
+}
+
+// TestDemoTerminal runs a command that opens no terminal itself on the
+// demo's terminal: its controlling terminal is the new pty all the same,
+// and its group the foreground one.
+func TestDemoTerminal(t *testing.T) {
+	master, replica := testPty(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(os.Environ(), "NSGO_CLONE_DEMO=1", "NSGO_CLONE_ARGS="+strings.Join([]string{"-mount-proc", "/bin/sh", "-c", "ps -o pid=,sid=,tpgid=,tty= -p 1"}, "\x1f"))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = replica, replica, replica
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	replica.Close()
+	out, _ := io.ReadAll(master) // until EIO, when the demo has exited
+	err := cmd.Wait()
+	got := strings.ReplaceAll(string(out), "\r", "")
+	if err != nil || !regexp.MustCompile(`\n *1 +1 +1 +pts/[0-9]+ *\nchild has terminated\n$`).MatchString(got) {
+		t.Errorf("demo: %v, output:\n%s\nwant the command as PID 1, leader of its session, in the foreground of a pty", err, got)
 	}
 }
