@@ -20,7 +20,7 @@ import (
 const mountScript = `set -e
 R=$1
 mount -t tmpfs -o mode=0755 ctr "$R"
-mkdir "$R/old" "$R/proc" "$R/data" "$R/ro" "$R/shared" "$R/sp ace"
+mkdir "$R/old" "$R/proc" "$R/data" "$R/ro" "$R/shared" "$R/slave" "$R/unb" "$R/sp ace"
 for d in bin sbin lib lib64 usr etc; do
 	if [ -L /$d ]; then ln -s "$(readlink /$d)" "$R/$d"
 	elif [ -d /$d ]; then mkdir "$R/$d"; mount --rbind /$d "$R/$d"; fi
@@ -29,6 +29,10 @@ mount -t tmpfs -o size=1m,mode=0700 'data source' "$R/data"
 mount -t tmpfs -o ro,nosuid,nodev,noexec,noatime rotmp "$R/ro"
 mount -t tmpfs sh "$R/shared"
 mount --make-shared "$R/shared"
+mount --bind "$R/shared" "$R/slave"
+mount --make-slave "$R/slave"
+mount -t tmpfs ub "$R/unb"
+mount --make-unbindable "$R/unb"
 mount -t tmpfs -o nosymfollow,strictatime sp "$R/sp ace"
 mount -t proc proc "$R/proc"
 cd "$R"
@@ -188,7 +192,12 @@ func TestMounts(t *testing.T) {
 				"/ro": func(m namespace.MountInfo) bool {
 					return m.Options == "ro,nosuid,nodev,noexec,noatime" && strings.HasPrefix(m.SuperOptions, "ro")
 				},
-				"/shared":  func(m namespace.MountInfo) bool { return m.Shared != 0 && m.Master == 0 },
+				"/shared": func(m namespace.MountInfo) bool { return m.Shared != 0 && m.Master == 0 },
+				"/slave": func(m namespace.MountInfo) bool {
+					shared, _ := byTarget(got, "/shared")
+					return m.Shared == 0 && m.Master == shared.Shared && m.Source == "sh"
+				},
+				"/unb":     func(m namespace.MountInfo) bool { return m.Unbindable && m.Shared == 0 && m.Master == 0 },
 				"/sp ace":  func(m namespace.MountInfo) bool { return m.Options == "rw,nosymfollow" && m.Source == "sp" },
 				"/proc":    func(m namespace.MountInfo) bool { return m.FSType == "proc" },
 				"/usr":     func(m namespace.MountInfo) bool { return m.Root == "/usr" || m.Root == "/" },
@@ -399,5 +408,34 @@ func BenchmarkMounts(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestMountsOfCaller lists the caller's own mount namespace, the host's
+// mounts in all their variety, and compares every way with
+// /proc/self/mountinfo as the test reads it.
+func TestMountsOfCaller(t *testing.T) {
+	h, err := namespace.Current(namespace.Mount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	text, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := namespace.ParseMountinfo(strings.NewReader(string(text)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ways := []string{""}
+	if privileged {
+		ways = append(ways, "thread")
+	}
+	for _, way := range ways {
+		got := readMounts(t, h, way)
+		if d := diffMounts(sortedByID(got), sortedByID(want)); d != "" {
+			t.Errorf("Mounts (fallback %q) and /proc/self/mountinfo differ:\n%s", way, d)
+		}
 	}
 }
