@@ -150,26 +150,51 @@ type Options struct {
 	// New.
 	Propagation Propagation
 
-	// Setsid makes the program the leader of a new session, as
-	// syscall.SysProcAttr.Setsid does.
+	// Setsid makes the program the leader of a new session (setsid(2)), and
+	// of a process group of its own, as syscall.SysProcAttr.Setsid does:
+	// the session has no controlling terminal unless Setctty gives it one.
+	// It excludes Setpgid and Pgid: the leader of a session may not leave
+	// its group. With a PID namespace, the child sets it in the program's
+	// process, after the fork into the namespace.
 	Setsid bool
 
 	// Setpgid puts the program in process group Pgid, or in a new group of
-	// its own when Pgid is 0, as syscall.SysProcAttr.Setpgid does.
+	// its own when Pgid is 0 (setpgid(2)), as syscall.SysProcAttr.Setpgid
+	// does. Pgid is a group of the caller's session, numbered as the
+	// program's PID namespace numbers it: a joined one's numbers with
+	// Handle.Spawn; with a new PID namespace, where the program is PID 1
+	// and leads group 1, only 0 is valid. A negative Pgid, or one without
+	// Setpgid or Foreground, is an error.
 	Setpgid bool
 	Pgid    int
 
-	// Setctty makes descriptor Ctty of the program (0 for its standard
-	// input; a terminal) its controlling terminal. It requires Setsid.
+	// Setctty makes the terminal on the program's descriptor Ctty its
+	// controlling terminal (ioctl TIOCSCTTY), as
+	// syscall.SysProcAttr.Setctty does; the program's process group is then
+	// the terminal's foreground group. It requires Setsid, and that
+	// descriptor to be a terminal, which Spawn checks before any clone. As
+	// with os/exec, a caller with CAP_SYS_ADMIN in the initial user
+	// namespace takes a terminal that is another session's controlling
+	// terminal away from that session; without it, that is EPERM.
 	Setctty bool
 
-	// Foreground puts the program's process group (a new one, as Setpgid
-	// makes) in the foreground of terminal Ctty, a descriptor number of the
-	// program.
+	// Foreground puts the program's process group in the foreground of the
+	// terminal on the program's descriptor Ctty (ioctl TIOCSPGRP), as
+	// syscall.SysProcAttr.Foreground does, and as a shell does for a job.
+	// Without Setsid the program stays in the caller's session, so that
+	// terminal must be the caller's controlling terminal (Spawn checks it),
+	// and Foreground implies Setpgid: a new group of the program's, or Pgid.
+	// With Setsid it requires Setctty, after which the program's group is
+	// in the foreground already; os/exec refuses that combination. The child
+	// blocks SIGTTOU around the ioctl, which the kernel sends to a
+	// background group that does it, and restores its mask right after.
 	Foreground bool
 
-	// Ctty is the program's descriptor of the terminal for Setctty and
-	// Foreground.
+	// Ctty is the program's descriptor number of the terminal for Setctty
+	// and Foreground: 0 (standard input), 1, 2, or 3 and up for ExtraFiles.
+	// Unlike syscall.SysProcAttr.Ctty, it is the program's number for
+	// Foreground too, never the caller's. Set without Setctty or
+	// Foreground, it is an error.
 	Ctty int
 
 	// NoNewPrivs sets the no_new_privs bit (prctl PR_SET_NO_NEW_PRIVS): the
