@@ -89,6 +89,9 @@ func (h *Handle) attach(source, target string, readOnly bool) error {
 		defer unix.Close(root)
 	}
 	onOwnThread(func() (clean bool) {
+		if attachThreadTestHook != nil {
+			attachThreadTestHook()
+		}
 		if e := unix.Unshare(unix.CLONE_FS); e != nil {
 			err = os.NewSyscallError("unshare CLONE_FS", e)
 			return true // nothing changed
@@ -113,6 +116,10 @@ func (h *Handle) attach(source, target string, readOnly bool) error {
 	})
 	return err
 }
+
+// attachThreadTestHook, set only by tests, runs first on the thread that
+// enters the mount namespace.
+var attachThreadTestHook func()
 
 // attachFailTestHook, set only by tests, makes Attach fail where it would
 // call move_mount, after it created the target.

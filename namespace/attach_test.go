@@ -283,3 +283,53 @@ func TestAttachUnprivileged(t *testing.T) {
 		t.Errorf("the container's mounts changed")
 	}
 }
+
+// TestAttachNotSupported refuses each call Attach makes, as a kernel that
+// lacks it does, on the caller's thread (open_tree, mount_setattr) or on
+// Attach's own (openat2, move_mount): an error matching ErrNotSupported
+// that names the release, and nothing left behind.
+func TestAttachNotSupported(t *testing.T) {
+	if !privileged {
+		t.Skip("Attach needs CAP_SYS_ADMIN: TestAttachUnprivileged")
+	}
+	c := startMountContainer(t, true)
+	h := c.join(t, namespace.Mount)
+	dir, _ := hostVolume(t)
+	mountsBefore, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", c.p.Pid))
+	before := takeCounts(t)
+	for _, tc := range []struct {
+		nr       uint32
+		onThread bool // on the thread that enters the namespace
+		want     string
+	}{
+		{unix.SYS_OPEN_TREE, false, "Linux 5.2"},
+		{unix.SYS_MOUNT_SETATTR, false, "Linux 5.12"},
+		{unix.SYS_OPENAT2, true, "Linux 5.6"},
+		{unix.SYS_MOVE_MOUNT, true, "Linux 5.2"},
+	} {
+		rule := syscallRule{nr: tc.nr, errno: unix.ENOSYS}
+		var err error
+		if tc.onThread {
+			old := namespace.SetAttachThreadTestHook(func() {
+				if err := filterOnThisThread(rule); err != nil {
+					t.Error(err)
+				}
+			})
+			err = h.Attach(dir, "/new/vol", true)
+			namespace.SetAttachThreadTestHook(old)
+		} else {
+			onFilteredThread(t, rule, func() { err = h.Attach(dir, "/new/vol", true) })
+		}
+		if !errors.Is(err, namespace.ErrNotSupported) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("system call %d refused: %v, want ErrNotSupported naming %s", tc.nr, err, tc.want)
+		}
+		if _, err := os.Lstat(c.inRoot("/new")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("system call %d refused: /new is left in the container: %v", tc.nr, err)
+		}
+	}
+	checkNoLeak(t, before)
+	checkThreadsHome(t)
+	if after, _ := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", c.p.Pid)); string(after) != string(mountsBefore) {
+		t.Errorf("the container's mounts changed")
+	}
+}

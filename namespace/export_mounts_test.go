@@ -40,3 +40,18 @@ func PIDIoctlSupported() bool { return pidIoctlState.Load() == 1 }
 // SetAttachFail makes Attach fail at its last step, the move_mount, after it
 // created the target; it returns the old setting.
 func SetAttachFail(on bool) bool { old := attachFailTestHook; attachFailTestHook = on; return old }
+
+// SetAttachThreadTestHook sets a function that Attach runs first on the
+// thread that enters the mount namespace; it returns the old one.
+func SetAttachThreadTestHook(fn func()) func() {
+	old := attachThreadTestHook
+	attachThreadTestHook = fn
+	return old
+}
+
+// ResetProbes forgets what Mounts, PIDInside and PIDOutside found the
+// kernel to have, so that the next call probes again.
+func ResetProbes() {
+	statmountState.Store(0)
+	pidIoctlState.Store(0)
+}

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/nsgo/nsgo/namespace"
 	"golang.org/x/sys/unix"
@@ -438,4 +440,134 @@ func TestMountsOfCaller(t *testing.T) {
 			t.Errorf("Mounts (fallback %q) and /proc/self/mountinfo differ:\n%s", way, d)
 		}
 	}
+}
+
+// syscallRule answers system call nr (and, if req is set, only ioctl request
+// req) with errno.
+type syscallRule struct {
+	nr, req uint32
+	errno   unix.Errno
+}
+
+// filterOnThisThread installs a seccomp filter on the calling thread alone
+// (no TSYNC) that answers as rule says, as a kernel without the call does;
+// the thread must be discarded afterwards.
+func filterOnThisThread(rule syscallRule) error {
+	const (
+		ldW  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+		jeq  = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		ret  = unix.BPF_RET | unix.BPF_K
+		arch = 4  // offsetof(struct seccomp_data, arch)
+		arg1 = 24 // offsetof(struct seccomp_data, args[1]), its low half on amd64
+	)
+	refuse := unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ERRNO | uint32(rule.errno)}
+	allow := unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ALLOW}
+	filter := []unix.SockFilter{
+		{Code: ldW, K: arch},
+		{Code: jeq, Jt: 0, Jf: 5, K: unix.AUDIT_ARCH_X86_64},
+		{Code: ldW, K: 0}, // nr
+		{Code: jeq, Jt: 0, Jf: 3, K: rule.nr},
+		{Code: ldW, K: arg1},
+		{Code: jeq, Jt: 0, Jf: 1, K: rule.req},
+		refuse,
+		allow,
+	}
+	if rule.req == 0 {
+		filter = []unix.SockFilter{
+			{Code: ldW, K: arch},
+			{Code: jeq, Jt: 0, Jf: 3, K: unix.AUDIT_ARCH_X86_64},
+			{Code: ldW, K: 0},
+			{Code: jeq, Jt: 0, Jf: 1, K: rule.nr},
+			refuse,
+			allow,
+		}
+	}
+	prog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return err
+	}
+	return unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0)
+}
+
+// onFilteredThread runs fn on a thread of its own where rule holds, with
+// the probes of Mounts and the PID calls forgotten before and after, and
+// discards the thread.
+func onFilteredThread(t *testing.T, rule syscallRule, fn func()) {
+	t.Helper()
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the filter is written for amd64")
+	}
+	namespace.OnOwnThread(func() bool {
+		if err := filterOnThisThread(rule); err != nil {
+			t.Error(err)
+			return false
+		}
+		namespace.ResetProbes()
+		defer namespace.ResetProbes()
+		fn()
+		return false
+	})
+}
+
+// TestMountsWithoutStatmount runs Mounts on a thread where listmount, or
+// ioctl NS_MNT_GET_INFO, is refused as on a kernel before Linux 6.8 or 6.12:
+// it gives the same rows from mountinfo; and, for a caller without
+// CAP_SYS_ADMIN whose handle has no process to read, an error matching
+// ErrNotSupported that names Linux 6.15.
+func TestMountsWithoutStatmount(t *testing.T) {
+	c := startMountContainer(t, !privileged)
+	h := c.join(t, namespace.Mount)
+	want := sortedByID(readMounts(t, h, ""))
+	if !namespace.StatmountSupported() && kernelAtLeast(t, 6, 15) {
+		t.Fatal("Linux 6.15 or later, and Mounts found no statmount")
+	}
+	byPath, err := namespace.FromPath(fmt.Sprintf("/proc/%d/ns/mnt", c.p.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer byPath.Close()
+	before := takeCounts(t)
+	for _, rule := range []syscallRule{
+		{nr: unix.SYS_LISTMOUNT, errno: unix.ENOSYS},
+		{nr: unix.SYS_IOCTL, req: 0x8010b70a, errno: unix.ENOTTY}, // NS_MNT_GET_INFO
+	} {
+		onFilteredThread(t, rule, func() {
+			got, err := h.Mounts()
+			if err != nil {
+				t.Errorf("%+v: %v", rule, err)
+			} else if d := diffMounts(sortedByID(got), want); d != "" {
+				t.Errorf("%+v: mountinfo and statmount differ:\n%s", rule, d)
+			}
+			if namespace.StatmountSupported() {
+				t.Errorf("%+v: Mounts found statmount", rule)
+			}
+			got, err = byPath.Mounts()
+			switch {
+			case privileged && err != nil:
+				t.Errorf("%+v: Mounts of a handle from FromPath: %v", rule, err)
+			case !privileged && (!errors.Is(err, namespace.ErrNotSupported) || !strings.Contains(err.Error(), "Linux 6.15")):
+				t.Errorf("%+v: Mounts of a handle from FromPath, unprivileged: %v, want ErrNotSupported naming Linux 6.15", rule, err)
+			case privileged:
+				if d := diffMounts(sortedByID(got), want); d != "" {
+					t.Errorf("%+v: Mounts of a handle from FromPath differ:\n%s", rule, d)
+				}
+			}
+		})
+	}
+	checkNoLeak(t, before)
+}
+
+// kernelAtLeast reports whether the running kernel is Linux major.minor or
+// later.
+func kernelAtLeast(t *testing.T, major, minor int) bool {
+	t.Helper()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	var ma, mi int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &ma, &mi); err != nil {
+		t.Fatal(err)
+	}
+	return ma > major || ma == major && mi >= minor
 }

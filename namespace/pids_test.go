@@ -213,3 +213,36 @@ func BenchmarkPIDs(b *testing.B) {
 		})
 	}
 }
+
+// TestPIDsWithoutIoctl refuses the ioctls on the caller's thread, as a
+// kernel before Linux 6.11 does: the answers come from NSpid, the same.
+func TestPIDsWithoutIoctl(t *testing.T) {
+	c := startPIDContainer(t)
+	h, err := namespace.Join(c.p.Pid, namespace.PID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	outside := hostPIDOf(t, c.p.Pid, c.sleep)
+	if _, err := h.PIDInside(outside); err != nil {
+		t.Fatal(err)
+	}
+	if !namespace.PIDIoctlSupported() && kernelAtLeast(t, 6, 11) {
+		t.Fatal("Linux 6.11 or later, and the ioctls were not found")
+	}
+	before := takeCounts(t)
+	for _, req := range []uint32{unix.NS_GET_PID_IN_PIDNS, unix.NS_GET_PID_FROM_PIDNS} {
+		onFilteredThread(t, syscallRule{nr: unix.SYS_IOCTL, req: req, errno: unix.ENOTTY}, func() {
+			if n, err := h.PIDInside(outside); n != c.sleep || err != nil {
+				t.Errorf("ioctl %#x refused: PIDInside(%d) = %d, %v; want %d", req, outside, n, err, c.sleep)
+			}
+			if n, err := h.PIDOutside(c.sleep); n != outside || err != nil {
+				t.Errorf("ioctl %#x refused: PIDOutside(%d) = %d, %v; want %d", req, c.sleep, n, err, outside)
+			}
+			if namespace.PIDIoctlSupported() {
+				t.Errorf("ioctl %#x refused, and found", req)
+			}
+		})
+	}
+	checkNoLeak(t, before)
+}
