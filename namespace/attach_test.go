@@ -333,3 +333,18 @@ func TestAttachNotSupported(t *testing.T) {
 		t.Errorf("the container's mounts changed")
 	}
 }
+
+// ExampleHandle_Attach plugs a host directory into a running container,
+// read-only, at a path it creates there; the host's own mounts do not
+// change.
+func ExampleHandle_Attach() {
+	h, err := namespace.Join(4242, namespace.Mount) // the container's PID on the host
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer h.Close()
+	if err := h.Attach("/srv/data", "/mnt/data", true); err != nil {
+		fmt.Println(err)
+	}
+}

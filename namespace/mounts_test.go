@@ -571,3 +571,22 @@ func kernelAtLeast(t *testing.T, major, minor int) bool {
 	}
 	return ma > major || ma == major && mi >= minor
 }
+
+// ExampleHandle_Mounts lists a running container's mounts from outside, as
+// findmnt -N would.
+func ExampleHandle_Mounts() {
+	h, err := namespace.Join(4242, namespace.Mount) // the container's PID on the host
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer h.Close()
+	mounts, err := h.Mounts()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, m := range mounts {
+		fmt.Println(m.Target, m.FSType, m.Source, m.Options)
+	}
+}

@@ -246,3 +246,18 @@ func TestPIDsWithoutIoctl(t *testing.T) {
 	}
 	checkNoLeak(t, before)
 }
+
+// ExampleHandle_PIDInside translates PIDs between the host and a
+// container.
+func ExampleHandle_PIDInside() {
+	h, err := namespace.Join(4242, namespace.PID) // the container's init, on the host
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer h.Close()
+	inside, err := h.PIDInside(4242) // 1: it is the container's init
+	fmt.Println(inside, err)
+	outside, err := h.PIDOutside(1) // 4242
+	fmt.Println(outside, err)
+}
