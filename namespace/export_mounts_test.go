@@ -22,8 +22,9 @@ func StatmountSupported() bool { return statmountState.Load() == 1 }
 // ParseMountinfo is parseMountinfo, for tests of the parser.
 var ParseMountinfo = parseMountinfo
 
-// StatmountLayout returns the size of struct statmount and mnt_id_req as
-// nsgo defines them, and the offsets of the fields the kernel header gives,
+// StatmountLayout returns the size of struct statmount, mnt_id_req and
+// mnt_ns_info as nsgo defines them (and, as "NS_MNT_GET_INFO", the ioctl
+// request it uses), and the offsets of the fields the kernel header gives,
 // by name.
 func StatmountLayout() (sizes map[string]uintptr, offsets map[string]uintptr) {
 	return statmountSizes(), statmountOffsets()

@@ -579,7 +579,8 @@ func isOctal(c byte) bool { return '0' <= c && c <= '7' }
 // structures as this file defines them, which a test compares with the
 // header's.
 func statmountSizes() map[string]uintptr {
-	return map[string]uintptr{"statmount": unsafe.Sizeof(statmount{}), "mnt_id_req": unsafe.Sizeof(mntIDReq{}), "mnt_ns_info": unsafe.Sizeof(mntNsInfo{})}
+	return map[string]uintptr{"statmount": unsafe.Sizeof(statmount{}), "mnt_id_req": unsafe.Sizeof(mntIDReq{}),
+		"mnt_ns_info": unsafe.Sizeof(mntNsInfo{}), "NS_MNT_GET_INFO": nsMntGetInfo}
 }
 
 func statmountOffsets() map[string]uintptr {

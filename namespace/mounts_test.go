@@ -329,10 +329,14 @@ func TestMountsOfExitedProcess(t *testing.T) {
 // bytes.
 func TestStatmountLayout(t *testing.T) {
 	sizes, offsets := namespace.StatmountLayout()
-	for name, want := range map[string]uintptr{"statmount": 512, "mnt_id_req": 32, "mnt_ns_info": 16} {
+	for name, want := range map[string]uintptr{"statmount": 512, "mnt_id_req": unix.MNT_ID_REQ_SIZE_VER1, "mnt_ns_info": unix.MNT_NS_INFO_SIZE_VER0} {
 		if sizes[name] != want {
 			t.Errorf("sizeof(struct %s) = %d, the kernel's is %d", name, sizes[name], want)
 		}
+	}
+	// _IOR(NSIO, 10, struct mnt_ns_info): read, the size, NSIO 0xb7, 10.
+	if want := uintptr(2<<30 | unix.MNT_NS_INFO_SIZE_VER0<<16 | 0xb7<<8 | 10); sizes["NS_MNT_GET_INFO"] != want {
+		t.Errorf("NS_MNT_GET_INFO = %#x, the kernel's is %#x", sizes["NS_MNT_GET_INFO"], want)
 	}
 	// The header's fields, in order, with their sizes.
 	fields := []struct {
