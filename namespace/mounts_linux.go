@@ -66,8 +66,9 @@ type MountInfo struct {
 // entered the namespace, as Do does (the runtime ends the thread afterwards),
 // which needs CAP_SYS_ADMIN; or, for a caller without it, /proc/PID/mountinfo
 // of the process that Join pinned the handle from, checked to be still that
-// process and still in that namespace, whose paths are from that process's
-// root directory. Both give the same rows.
+// process and still in that namespace. Each way gives the same rows, in the
+// same order, but for a process that chrooted: its mountinfo shows paths
+// from its root directory, and leaves out the mounts outside it.
 //
 // Listing the mounts of a mount namespace owned by a user namespace other
 // than the caller's needs CAP_SYS_ADMIN over that user namespace, as an
