@@ -27,7 +27,7 @@ type pidContainer struct {
 const pidScript = `sleep 1000 &
 s=$!
 unshare --pid --fork --mount-proc sleep 1000 &
-until n=$(pgrep -P $!); do sleep 0.01; done
+until n=$(cat /proc/$!/task/$!/children) && [ -n "$n" ]; do sleep 0.01; done
 echo "$s $n"
 exec sleep 1000
 `
