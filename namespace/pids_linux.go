@@ -250,6 +250,12 @@ func pidOutsideNSpid(fd, depth, pid int) (int, error) {
 	if err := checkOwnProc(); err != nil {
 		return 0, err
 	}
+	if depth == 0 { // the caller's own namespace: pid is its number here too
+		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err != nil {
+			return 0, &errNoSuchPID{"no such process"}
+		}
+		return pid, nil
+	}
 	tasks, err := filepath.Glob("/proc/[0-9]*/task/[0-9]*")
 	if err != nil {
 		return 0, err

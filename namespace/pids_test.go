@@ -139,6 +139,9 @@ func TestPIDs(t *testing.T) {
 			if got, err := self.PIDInside(tc.outside); got != tc.outside || err != nil {
 				t.Errorf("%s: PIDInside(%d) of the caller's namespace = %d, %v", name, tc.outside, got, err)
 			}
+			if got, err := self.PIDOutside(tc.outside); got != tc.outside || err != nil {
+				t.Errorf("%s: PIDOutside(%d) of the caller's namespace = %d, %v", name, tc.outside, got, err)
+			}
 		}
 		// Two levels down, where the nested sleep is init.
 		if got, err := nested.PIDInside(nestedHost); got != 1 || err != nil {
