@@ -11,7 +11,11 @@
 //     locked thread and against the CNI plugins' ns.NetNS.Do;
 //   - Join of six kinds of a container and Close, through the pidfd
 //     (Linux 6.11), against the same through /proc as before 6.11;
-//   - procfs.List against `lsns -J`.
+//   - procfs.List against `lsns -J`;
+//   - a sandbox as bwrap makes it (a tmpfs root with read-only binds of
+//     /usr, /bin, /lib and /lib64, /proc, a minimal /dev, a tmpfs /tmp, in
+//     new user, mount, PID, IPC, UTS, network and cgroup namespaces), from
+//     one Spawn against bwrap 0.8.0 started with os/exec.
 //
 // It is a module of its own so that nsgo's go.mod keeps its three
 // dependencies. Run it as root for every row:
@@ -146,6 +150,11 @@ func run() error {
 			})
 		}},
 		{"pidfd_open + /proc/PID/ns opens + poll", joinViaProc(other.Pid, six)},
+	}})
+	rows = append(rows, row{"sandbox: bwrap --unshare-all, tmpfs root, ro binds, proc, dev, tmp", "<= 0.25x bwrap", []peer{
+		{"nsgo Spawn", sandboxNSGo()},
+		{"bwrap 0.8.0", command("bwrap", bwrapArgs...)},
+		{"/bin/true alone", command("/bin/true")},
 	}})
 	rows = append(rows, row{"list every namespace", "<= 0.2x lsns -J", []peer{
 		{"nsgo procfs.List", func(n int) (time.Duration, error) {
@@ -450,4 +459,33 @@ func kernel() string {
 	var u unix.Utsname
 	unix.Uname(&u)
 	return unix.ByteSliceToString(u.Release[:])
+}
+
+// bwrapArgs is the issue's sandbox for bwrap.
+var bwrapArgs = []string{"--unshare-all", "--uid", "0", "--gid", "0",
+	"--ro-bind", "/usr", "/usr", "--ro-bind", "/bin", "/bin", "--ro-bind", "/lib", "/lib",
+	"--ro-bind", "/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "/bin/true"}
+
+// sandboxNSGo spawns /bin/true in the sandbox that bwrapArgs describe:
+// the same namespaces (--unshare-all: user, mount, PID, IPC, UTS, network,
+// cgroup), uid and gid 0 mapped to the caller's, and the same mounts.
+func sandboxNSGo() func(int) (time.Duration, error) {
+	ro := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_REC)
+	mounts := []namespace.MountSpec{{Source: "tmpfs", Target: "/", Type: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV}}
+	for _, dir := range []string{"/usr", "/bin", "/lib", "/lib64"} {
+		mounts = append(mounts, namespace.MountSpec{Source: dir, Target: dir, Type: "bind", Flags: ro})
+	}
+	mounts = append(mounts, namespace.DevMounts("/dev")...)
+	mounts = append(mounts, namespace.MountSpec{Source: "tmpfs", Target: "/tmp", Type: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV})
+	opts := namespace.Options{
+		Path:      "/bin/true",
+		New:       namespace.User | namespace.Mount | namespace.PID | namespace.IPC | namespace.UTS | namespace.Net | namespace.Cgroup,
+		UIDMap:    idmap.Map{{Inside: 0, Outside: uint32(os.Getuid()), Count: 1}},
+		GIDMap:    idmap.Map{{Inside: 0, Outside: uint32(os.Getgid()), Count: 1}},
+		Mounts:    mounts,
+		MountProc: true,
+	}
+	return func(n int) (time.Duration, error) {
+		return timed(n, func() error { return wait(namespace.Spawn(opts)) })
+	}
 }
