@@ -20,7 +20,6 @@ package namespace
 //     the ioctl and restores the mask right after, as shells do.
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -59,19 +58,19 @@ func (s *spawn) planTerminal() error {
 	case o.Pgid < 0:
 		return fmt.Errorf("invalid Pgid %d: negative", o.Pgid)
 	case o.Pgid != 0 && !o.Setpgid && !o.Foreground:
-		return fmt.Errorf("Pgid %d needs Setpgid (or Foreground)", o.Pgid)
+		return fmt.Errorf("%s %d needs Setpgid (or Foreground)", "Pgid", o.Pgid)
 	case o.Setsid && o.Setpgid:
-		return errors.New("Setpgid with Setsid: the leader of the new session leads a process group of its own and may not leave it (setpgid fails with EPERM)")
+		return fmt.Errorf("%s with Setsid: the leader of the new session leads a process group of its own and may not leave it (setpgid fails with EPERM)", "Setpgid")
 	case o.Setsid && o.Pgid != 0:
-		return fmt.Errorf("Pgid %d with Setsid: the leader of the new session leads a process group of its own and may not join another", o.Pgid)
+		return fmt.Errorf("%s %d with Setsid: the leader of the new session leads a process group of its own and may not join another", "Pgid", o.Pgid)
 	case o.Setctty && !o.Setsid:
-		return errors.New("Setctty needs Setsid: only the leader of a session without a controlling terminal can acquire one (TIOCSCTTY)")
+		return fmt.Errorf("%s needs Setsid: only the leader of a session without a controlling terminal can acquire one (TIOCSCTTY)", "Setctty")
 	case o.Foreground && o.Setsid && !o.Setctty:
-		return errors.New("Foreground with Setsid needs Setctty: the new session has no controlling terminal to be in the foreground of")
+		return fmt.Errorf("%s with Setsid needs Setctty: the new session has no controlling terminal to be in the foreground of", "Foreground")
 	case o.Ctty != 0 && !o.Setctty && !o.Foreground:
-		return fmt.Errorf("Ctty %d needs Setctty or Foreground", o.Ctty)
+		return fmt.Errorf("%s %d needs Setctty or Foreground", "Ctty", o.Ctty)
 	case o.Pgid != 0 && o.New.Has(PID):
-		return fmt.Errorf("Pgid %d with a new PID namespace: the program is its PID 1, and no other process group exists there to join", o.Pgid)
+		return fmt.Errorf("%s %d with a new PID namespace: the program is its PID 1, and no other process group exists there to join", "Pgid", o.Pgid)
 	}
 	t.setsid = o.Setsid
 	t.setpgid = o.Setpgid || o.Foreground && !o.Setsid
@@ -97,7 +96,7 @@ func (s *spawn) planTerminal() error {
 		// The program stays in the caller's session: the terminal must be
 		// that session's, which TIOCGPGRP tells (ENOTTY otherwise).
 		if _, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP); err != nil {
-			return fmt.Errorf("Foreground: Ctty %d: the program's descriptor %d (%s, %s) is not the controlling terminal of the caller's session, which the program stays in without Setsid: %w", o.Ctty, o.Ctty, what, f.Name(), os.NewSyscallError("ioctl TIOCGPGRP", err))
+			return fmt.Errorf("%s: Ctty %d: the program's descriptor %d (%s, %s) is not the controlling terminal of the caller's session, which the program stays in without Setsid: %w", "Foreground", o.Ctty, o.Ctty, what, f.Name(), os.NewSyscallError("ioctl TIOCGPGRP", err))
 		}
 	}
 	t.setctty = o.Setctty
