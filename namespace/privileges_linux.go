@@ -238,16 +238,16 @@ func (s *spawn) planPrivileges() error {
 // planRlimit checks Rlimits[i] and adds it to the plan.
 func (s *spawn) planRlimit(i int, r Rlimit, callerHeld func() (*callerCaps, error)) error {
 	if r.Resource < 0 || r.Resource >= len(rlimitNames) {
-		return fmt.Errorf("Rlimits[%d]: unknown resource %d", i, r.Resource)
+		return fmt.Errorf("invalid Rlimits[%d]: unknown resource %d", i, r.Resource)
 	}
 	name := rlimitNames[r.Resource]
 	if r.Soft > r.Hard {
-		return fmt.Errorf("Rlimits[%d] (%s): soft limit %s above hard limit %s", i, name, limitText(r.Soft), limitText(r.Hard))
+		return fmt.Errorf("invalid Rlimits[%d] (%s): soft limit %s above hard limit %s", i, name, limitText(r.Soft), limitText(r.Hard))
 	}
 	if r.Resource == unix.RLIMIT_NOFILE {
 		if b, err := os.ReadFile("/proc/sys/fs/nr_open"); err == nil {
 			if max, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil && r.Hard > max {
-				return fmt.Errorf("Rlimits[%d] (%s): hard limit %s above the kernel's fs.nr_open, %d", i, name, limitText(r.Hard), max)
+				return fmt.Errorf("invalid Rlimits[%d] (%s): hard limit %s above the kernel's fs.nr_open, %d", i, name, limitText(r.Hard), max)
 			}
 		}
 	}
@@ -261,7 +261,7 @@ func (s *spawn) planRlimit(i int, r Rlimit, callerHeld func() (*callerCaps, erro
 			return err
 		}
 		if !c.effective.Has(unix.CAP_SYS_RESOURCE) {
-			return fmt.Errorf("Rlimits[%d] (%s): raising the hard limit from %s to %s needs CAP_SYS_RESOURCE, which the caller lacks: %w",
+			return fmt.Errorf("cannot apply Rlimits[%d] (%s): raising the hard limit from %s to %s needs CAP_SYS_RESOURCE, which the caller lacks: %w",
 				i, name, limitText(old.Max), limitText(r.Hard), os.ErrPermission)
 		}
 	}
@@ -301,7 +301,7 @@ func (s *spawn) planCaps(c *Capabilities, inUserNS bool, callerHeld func() (*cal
 		set  *CapSet
 	}{{"Bounding", &want.Bounding}, {"Permitted", &want.Permitted}, {"Effective", &want.Effective}, {"Inheritable", &want.Inheritable}, {"Ambient", &want.Ambient}} {
 		if unknown := *f.set &^ known; unknown != 0 && !c.IgnoreMissing {
-			return fmt.Errorf("Capabilities.%s: %s unknown to this kernel (cap_last_cap is %d)", f.name, unknown, lastCap())
+			return fmt.Errorf("invalid Capabilities.%s: %s unknown to this kernel (cap_last_cap is %d)", f.name, unknown, lastCap())
 		}
 		*f.set &= known
 	}
@@ -343,7 +343,7 @@ func (s *spawn) planCaps(c *Capabilities, inUserNS bool, callerHeld func() (*cal
 				{"Inheritable", want.Inheritable, held.permitted | held.inheritable, "the caller neither holds nor has inheritable"},
 			} {
 				if miss := m.set &^ m.held; miss != 0 {
-					return fmt.Errorf("Capabilities.%s has %s, which %s: no process gains a capability (IgnoreMissing leaves out those the child lacks): %w", m.name, miss, m.what, os.ErrPermission)
+					return fmt.Errorf("cannot keep Capabilities.%s: %s, which %s: no process gains a capability (IgnoreMissing leaves out those the child lacks): %w", m.name, miss, m.what, os.ErrPermission)
 				}
 			}
 		}
@@ -372,7 +372,7 @@ func (s *spawn) planSeccomp(inUserNS bool, callerHeld func() (*callerCaps, error
 	o, p, q := s.opts, &s.plan, &s.plan.priv
 	if seccompCheck {
 		if err := checkSeccomp(o.Seccomp); err != nil {
-			return fmt.Errorf("Seccomp: %w", err)
+			return fmt.Errorf("invalid Seccomp: %w", err)
 		}
 	}
 	if !o.NoNewPrivs {
@@ -407,7 +407,7 @@ func (s *spawn) planSeccomp(inUserNS bool, callerHeld func() (*callerCaps, error
 				}
 			}
 			if why != "" {
-				return fmt.Errorf("Seccomp needs NoNewPrivs, or CAP_SYS_ADMIN where the child installs the filter, %s: %w", why, os.ErrPermission)
+				return fmt.Errorf("a Seccomp filter needs NoNewPrivs, or CAP_SYS_ADMIN where the child installs the filter, %s: %w", why, os.ErrPermission)
 			}
 		}
 	}
