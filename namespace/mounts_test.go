@@ -271,6 +271,72 @@ func diffMounts(a, b []namespace.MountInfo) string {
 	return d.String()
 }
 
+// idmapInside makes, inside container c, an idmapped bind mount of /data at
+// /idm, mapped through the user namespace of process usernsOf, from a thread
+// of the test that enters the container's mount namespace and is discarded.
+// The kernel idmaps only mounts of file systems that the initial user
+// namespace owns: c has no user namespace of its own.
+func idmapInside(t *testing.T, c *mountContainer, usernsOf int) {
+	t.Helper()
+	userns, err := unix.Open(fmt.Sprintf("/proc/%d/ns/user", usernsOf), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(userns)
+	mntns, err := unix.Open(fmt.Sprintf("/proc/%d/ns/mnt", c.p.Pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(mntns)
+	namespace.OnOwnThread(func() bool {
+		err = func() error {
+			if err := unix.Unshare(unix.CLONE_FS); err != nil {
+				return err
+			}
+			if err := unix.Setns(mntns, unix.CLONE_NEWNS); err != nil {
+				return err
+			}
+			tree, err := unix.OpenTree(unix.AT_FDCWD, "/data", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(tree)
+			attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(userns)}
+			if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+				return fmt.Errorf("mount_setattr MOUNT_ATTR_IDMAP: %w", err)
+			}
+			if err := unix.Mkdir("/idm", 0o755); err != nil {
+				return err
+			}
+			return unix.MoveMount(tree, "", unix.AT_FDCWD, "/idm", unix.MOVE_MOUNT_F_EMPTY_PATH)
+		}()
+		return false
+	})
+	if err != nil {
+		t.Fatalf("an idmapped mount in the container: %v", err)
+	}
+}
+
+// TestMountsIdmapped lists an idmapped mount of a container, by statmount
+// and by mountinfo: Idmapped, and "idmapped" among its options, each way.
+func TestMountsIdmapped(t *testing.T) {
+	if !privileged {
+		t.Skip("the test makes the idmapped mount from a thread that enters the container: needs CAP_SYS_ADMIN")
+	}
+	c := startMountContainer(t, false)
+	idmapInside(t, c, startMountContainer(t, true).p.Pid)
+	h := c.join(t, namespace.Mount)
+	for _, way := range []string{"", "thread", "process"} {
+		m, ok := byTarget(readMounts(t, h, way), "/idm")
+		if !ok || !m.Idmapped || m.Options != "rw,relatime,idmapped" || m.Source != "data source" {
+			t.Errorf("Mounts (fallback %q) at /idm: %+v %v; want an idmapped mount of /data", way, m, ok)
+		}
+		if d, _ := byTarget(readMounts(t, h, way), "/data"); d.Idmapped {
+			t.Errorf("Mounts (fallback %q): /data is idmapped: %+v", way, d)
+		}
+	}
+}
+
 // TestMountsErrors: a handle without a mount namespace, a closed one, a nil
 // one; each gives its error and leaves nothing behind.
 func TestMountsErrors(t *testing.T) {
