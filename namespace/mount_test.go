@@ -210,10 +210,6 @@ func TestMountSpecSandbox(t *testing.T) {
 		}
 		want = append(want, "/dev/pts devpts nosuid,noexec", "/tmp tmpfs nosuid,nodev", "/proc proc nosuid,nodev,noexec")
 		// The file system of /usr is the host's, whatever it is.
-		hostFS := map[string]string{}
-		for _, e := range parseMountinfo(t, hostMountinfo(t)) {
-			hostFS[e.point] = e.fstype
-		}
 		for i := range want {
 			want[i] = strings.Replace(want[i], " ext4 ", " "+rootFSType(t)+" ", 1)
 		}
@@ -863,4 +859,72 @@ func TestMountSpecNotSupported(t *testing.T) {
 		}
 		checkNoLeak(t, before)
 	}
+}
+
+// TestMountSpecHandleSpawn makes a sandbox with Handle.Spawn from inside
+// another program's mount namespace (New Mount in the joined one): bind
+// sources are resolved in the joined namespace, which holds a tmpfs that
+// the caller's does not.
+func TestMountSpecHandleSpawn(t *testing.T) {
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		dir := t.TempDir()
+		target := v.opts
+		target.New = v.opts.New &^ namespace.PID
+		s := startWaiting(t, target, "") // waits on its first line
+		defer s.finish(t)
+		kinds := namespace.Mount
+		if target.New.Has(namespace.User) {
+			kinds |= namespace.User
+		}
+		// A tmpfs in the target's namespace only, with a file in it.
+		in := namespace.Options{Path: "/bin/sh", Args: []string{"sh", "-c", "mount -t tmpfs nsgo-target " + dir + " && echo there > " + dir + "/only-in-target"}}
+		h, err := namespace.Join(s.p.Pid, kinds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		if err := waitOK(h.Spawn(in)); err != nil {
+			if strings.Contains(err.Error(), ": test: ") {
+				t.Skip(err)
+			}
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		opts := namespace.Options{Path: "/bin/cat", Args: []string{"cat", "/t/only-in-target"}, New: namespace.Mount, Stdout: &out, Stderr: &out,
+			Mounts: append(append([]namespace.MountSpec{{Source: "tmpfs", Target: "/", Type: "tmpfs"}}, readBinds()...),
+				namespace.MountSpec{Source: dir, Target: "/t", Type: "bind"})}
+		if err := waitOK(h.Spawn(opts)); err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+		if out.String() != "there\n" {
+			t.Errorf("the bind of %s, from the joined namespace, shows %q", dir, out.String())
+		}
+		if got := dirNames(t, dir); len(got) != 0 {
+			t.Errorf("the caller's %s has %q", dir, got)
+		}
+	})
+}
+
+// TestMountSpecSourcesFirst binds a file that an earlier entry covers: the
+// source is opened before anything is mounted, in the caller's view, so
+// the bind shows the caller's file, not the tmpfs over its directory.
+func TestMountSpecSourcesFirst(t *testing.T) {
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		root := t.TempDir()
+		if err := os.MkdirAll(root+"/data", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(root+"/data/file", []byte("the caller's\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		opts := v.opts
+		opts.Root = root
+		opts.Mounts = append(readBinds(),
+			namespace.MountSpec{Source: "tmpfs", Target: "/data", Type: "tmpfs"},
+			namespace.MountSpec{Source: root + "/data/file", Target: "/copy", Type: "bind"})
+		s := startWaiting(t, opts, "cat /copy; ls -A /data")
+		if out := s.finish(t); out != "the caller's\n" {
+			t.Errorf("inside: %q, want the caller's file and an empty /data", out)
+		}
+	})
 }
