@@ -341,6 +341,12 @@ func (s *spawn) planMounts() error {
 	if err := openat2Err(); err != nil {
 		return fmt.Errorf("%s: %w", "Mounts", err)
 	}
+	if m.pivot {
+		// Root's own bind, MountProc's proc under the new root.
+		if err := mountAPIErr(); err != nil {
+			return fmt.Errorf("%s: %w", "Root", err)
+		}
+	}
 
 	if o.Root != "" && !rootSpec {
 		// Root, bound onto itself (recursively, as runc does): a mount of
