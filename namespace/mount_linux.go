@@ -28,7 +28,9 @@ import (
 // "../../etc" is the root's own /etc); a Target with a ".." component is an
 // error. Missing components are created, directories with mode 0755 (less
 // the umask), and the last one as an empty file when a bind's Source is not
-// a directory; what was created stays. Linux 5.6.
+// a directory; what was created stays. Nothing is created through a
+// symbolic link: one that names a missing path in the root is an error
+// (EEXIST). Linux 5.6.
 //
 // Type says what the entry is:
 //
@@ -42,7 +44,11 @@ import (
 //     mounts under it, as bind mounts there must. With UIDMap or GIDMap it
 //     is an idmapped mount.
 //   - "dir": a directory at Target (created with its parents if missing).
-//   - "symlink": a symbolic link at Target whose text is Source.
+//   - "symlink": a symbolic link at Target whose text is Source; its
+//     parents are created if missing, and an existing Target is an error.
+//
+// (Entries that mount nothing are Types of their own, so that others, such
+// as bwrap's --file, --chmod or --remount-ro, can join them.)
 //   - anything else is a file system type ("tmpfs", "proc", "sysfs",
 //     "mqueue", "devpts", ...) mounted with the new mount API: fsopen(2),
 //     one fsconfig(2) for Source (if not empty) and one for each
@@ -55,7 +61,8 @@ import (
 // 5.2), and every file system is created, before anything is mounted: all
 // of them are resolved in the caller's view of the file system (as bwrap's
 // sources are), in the child's new mount namespace, which starts as a copy
-// of the caller's. Only then are they attached, in order, each Target
+// of the caller's (of the joined one, with Handle.Spawn); an idmapped bind
+// is opened by the caller itself (see UIDMap). Only then are they attached, in order, each Target
 // resolved after the entries before it are in place, so that one can mount
 // on a directory that an earlier entry made or mounted.
 //
