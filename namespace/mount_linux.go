@@ -46,9 +46,7 @@ import (
 //   - "dir": a directory at Target (created with its parents if missing).
 //   - "symlink": a symbolic link at Target whose text is Source; its
 //     parents are created if missing, and an existing Target is an error.
-//
-// (Entries that mount nothing are Types of their own, so that others, such
-// as bwrap's --file, --chmod or --remount-ro, can join them.)
+
 //   - anything else is a file system type ("tmpfs", "proc", "sysfs",
 //     "mqueue", "devpts", ...) mounted with the new mount API: fsopen(2),
 //     one fsconfig(2) for Source (if not empty) and one for each
@@ -56,6 +54,9 @@ import (
 //     fsmount(2) with Flags (MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, the
 //     atime flags, MS_NOSYMFOLLOW) and move_mount(2) (Linux 5.2). A value
 //     cannot contain a comma.
+//
+// Entries that mount nothing are Types of their own, so that others (bwrap's
+// --file, --chmod or --remount-ro, say) can join them.
 //
 // Every bind Source is opened (open_tree(2) with OPEN_TREE_CLONE, Linux
 // 5.2), and every file system is created, before anything is mounted: all
