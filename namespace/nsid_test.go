@@ -1,10 +1,12 @@
 package namespace_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/nsgo/nsgo/namespace"
 	"github.com/nsgo/nsgo/procfs"
+	"golang.org/x/sys/unix"
 )
 
 // TestIdentitiesNeverRepeat creates and destroys namespaces one at a time,
@@ -99,4 +101,38 @@ func newAndGone(t *testing.T, kind namespace.Kind) (a, b procfs.ID) {
 		t.Fatal(err)
 	}
 	return a, b
+}
+
+// TestHandleOfOwnNamespaces: a handle on the process's own namespaces, with
+// NSIDs, is recognised where Do and Spawn compare it with the thread's links
+// (which give inode numbers only): Do skips every kind, user, time and mount
+// included, and gives its thread back; Spawn enters nothing, which for the
+// user namespace would fail (setns into one's own user namespace is EINVAL).
+func TestHandleOfOwnNamespaces(t *testing.T) {
+	joinMethods(t, func(t *testing.T) {
+		h, err := namespace.Current(namespace.All)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		if privileged {
+			namespace.DropThreadDirs()
+			t.Cleanup(namespace.DropThreadDirs)
+			var ran int
+			namespace.SetDoTestHook(func() { ran = unix.Gettid() })
+			err := h.Do(func() error { return nil })
+			namespace.SetDoTestHook(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A thread that entered the mount namespace would have
+			// been discarded, not kept.
+			if kept := namespace.KeptThreadDirs(); !slices.Equal(kept, []int{ran}) {
+				t.Errorf("after a Do in the process's own namespaces on thread %d, kept %v: it entered something", ran, kept)
+			}
+		}
+		if lines := spawnIn(t, h, namespace.Options{}, "echo ran"); lines[0] != "ran" {
+			t.Errorf("Handle.Spawn: %q", lines)
+		}
+	})
 }
