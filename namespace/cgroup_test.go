@@ -395,7 +395,7 @@ func TestCgroupBadInput(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
 					cg := c.cg(t)
-					mounts, _ := os.ReadFile("/proc/self/mountinfo")
+					mounts := hostMounts(t)
 					before := takeCounts(t)
 					opts := namespace.Options{Path: "/bin/true", Cgroup: cg}
 					if path == "own stack" {
@@ -421,13 +421,34 @@ func TestCgroupBadInput(t *testing.T) {
 						t.Errorf("error %q does not match %v", err, c.is)
 					}
 					checkNoLeak(t, before)
-					if after, _ := os.ReadFile("/proc/self/mountinfo"); string(after) != string(mounts) {
+					if after := hostMounts(t); after != mounts {
 						t.Errorf("host mounts changed:\n%s\nnow\n%s", mounts, after)
 					}
 				})
 			}
 		})
 	}
+}
+
+// hostMounts returns the caller's mount table, without the mounts under
+// tests' temporary directories (TMPDIR/TestName...), where tests of other
+// processes (another package's, another go test run) mount and unmount
+// while this one runs. Nothing that Cgroup does mounts anything.
+func hostMounts(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := filepath.Join(os.TempDir(), "Test")
+	var keep []string
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], others) {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.Join(keep, "\n")
 }
 
 func isFSType(path string, magic int64) bool {
