@@ -215,7 +215,7 @@ func (s *spawn) planPrivileges() error {
 	}
 
 	for i, r := range o.Rlimits {
-		if err := s.planRlimit(i, r, callerHeld); err != nil {
+		if err := s.planRlimit(i, r, inUserNS, callerHeld); err != nil {
 			return err
 		}
 	}
@@ -236,7 +236,7 @@ func (s *spawn) planPrivileges() error {
 }
 
 // planRlimit checks Rlimits[i] and adds it to the plan.
-func (s *spawn) planRlimit(i int, r Rlimit, callerHeld func() (*callerCaps, error)) error {
+func (s *spawn) planRlimit(i int, r Rlimit, inUserNS bool, callerHeld func() (*callerCaps, error)) error {
 	if r.Resource < 0 || r.Resource >= len(rlimitNames) {
 		return fmt.Errorf("invalid Rlimits[%d]: unknown resource %d", i, r.Resource)
 	}
@@ -252,17 +252,25 @@ func (s *spawn) planRlimit(i int, r Rlimit, callerHeld func() (*callerCaps, erro
 		}
 	}
 	// The child starts with the caller's limits; raising a hard limit needs
-	// CAP_SYS_RESOURCE in the initial user namespace, which the root of a
-	// new one lacks.
+	// CAP_SYS_RESOURCE in the initial user namespace, which a task in
+	// another user namespace never has, whatever it holds there.
 	var old unix.Rlimit
 	if err := unix.Prlimit(0, r.Resource, nil, &old); err == nil && r.Hard > old.Max {
-		c, err := callerHeld()
-		if err != nil {
-			return err
+		why := ""
+		if inUserNS {
+			why = "which a child in a new or joined user namespace lacks"
+		} else {
+			c, err := callerHeld()
+			if err != nil {
+				return err
+			}
+			if !c.effective.Has(unix.CAP_SYS_RESOURCE) {
+				why = "which the caller lacks"
+			}
 		}
-		if !c.effective.Has(unix.CAP_SYS_RESOURCE) {
-			return fmt.Errorf("cannot apply Rlimits[%d] (%s): raising the hard limit from %s to %s needs CAP_SYS_RESOURCE, which the caller lacks: %w",
-				i, name, limitText(old.Max), limitText(r.Hard), os.ErrPermission)
+		if why != "" {
+			return fmt.Errorf("cannot apply Rlimits[%d] (%s): raising the hard limit from %s to %s needs CAP_SYS_RESOURCE in the initial user namespace, %s: %w",
+				i, name, limitText(old.Max), limitText(r.Hard), why, os.ErrPermission)
 		}
 	}
 	s.plan.priv.rlimits = append(s.plan.priv.rlimits, rlimitStep{resource: uintptr(r.Resource), lim: [2]uint64{r.Soft, r.Hard}})

@@ -752,9 +752,16 @@ func TestPrivilegesBadInput(t *testing.T) {
 		{"seccomp bad jump", namespace.Options{NoNewPrivs: true, Seccomp: []unix.SockFilter{{Code: unix.BPF_JMP | unix.BPF_JA, K: 9}, {Code: unix.BPF_RET}}},
 			"Seccomp: instruction 0 jumps to 10", syscall.EINVAL},
 	}
-	if hard := nofile.Max; hard < unix.RLIM_INFINITY-1 && !hasCap(unix.CAP_SYS_RESOURCE) {
-		cases = append(cases, bad{"nofile above the hard limit", namespace.Options{Rlimits: []namespace.Rlimit{{Resource: unix.RLIMIT_NOFILE, Soft: hard, Hard: hard + 1}}},
-			fmt.Sprintf("Rlimits[0] (RLIMIT_NOFILE): raising the hard limit from %d to %d needs CAP_SYS_RESOURCE", hard, hard+1), os.ErrPermission})
+	if hard := nofile.Max; hard < unix.RLIM_INFINITY-1 {
+		raise := []namespace.Rlimit{{Resource: unix.RLIMIT_NOFILE, Soft: hard, Hard: hard + 1}}
+		if !hasCap(unix.CAP_SYS_RESOURCE) {
+			cases = append(cases, bad{"nofile above the hard limit", namespace.Options{Rlimits: raise},
+				fmt.Sprintf("Rlimits[0] (RLIMIT_NOFILE): raising the hard limit from %d to %d needs CAP_SYS_RESOURCE in the initial user namespace, which the caller lacks", hard, hard+1), os.ErrPermission})
+		}
+		// The root of a new user namespace may not, whoever made it.
+		uidMap, gidMap := ownMaps()
+		cases = append(cases, bad{"nofile above the hard limit in a user namespace", namespace.Options{Rlimits: raise, New: namespace.User, UIDMap: uidMap, GIDMap: gidMap, SetGroups: idmap.Deny},
+			fmt.Sprintf("Rlimits[0] (RLIMIT_NOFILE): raising the hard limit from %d to %d needs CAP_SYS_RESOURCE in the initial user namespace, which a child in a new or joined user namespace lacks", hard, hard+1), os.ErrPermission})
 	}
 	if privileged {
 		// Host root: the program keeps its bounding set, so Permitted
