@@ -63,14 +63,25 @@ func eachMountCase(t *testing.T, fn func(t *testing.T, v mountVariant)) {
 	}
 }
 
-// hostMountinfo returns the caller's mountinfo.
+// hostMountinfo returns the caller's mountinfo, without the mounts under
+// other tests' temporary directories (TMPDIR/anything but
+// TestMountSpec...), where the tests of other processes mount and unmount
+// while this one runs.
 func hostMountinfo(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	tmp, ours := os.TempDir()+"/", filepath.Join(os.TempDir(), "TestMountSpec")
+	var keep []string
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], tmp) && !strings.HasPrefix(f[4], ours) {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.Join(keep, "")
 }
 
 // started is a program that waits for a line on its standard input.
