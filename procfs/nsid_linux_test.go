@@ -161,3 +161,58 @@ func TestSupportedWithoutProc(t *testing.T) {
 		t.Errorf("via a pidfd: %s; /proc/self/ns: %s", got, procfs.Supported())
 	}
 }
+
+// TestHandlesAgree: package namespace's handles give the IDs that procfs
+// gives, with namespace IDs and, forced off, without them as before Linux
+// 6.18; and Do and Spawn still recognise the namespaces a thread is in.
+func TestHandlesAgree(t *testing.T) {
+	for _, noHandles := range []bool{false, true} {
+		name := map[bool]string{false: "default", true: "before 6.18"}[noHandles]
+		t.Run(name, func(t *testing.T) {
+			old := procfs.SetNoHandles(noHandles)
+			defer procfs.SetNoHandles(old)
+			self, err := namespace.Current(namespace.All)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer self.Close()
+			mine, err := procfs.Namespaces(os.Getpid())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, id := range self.IDs() {
+				if id != mine[k] || (id.NSID != 0) != procfs.HaveNSID() {
+					t.Errorf("%s: Current %v, procfs %v", k, id, mine[k])
+				}
+			}
+			// Spawn enters none of them: not its own user namespace,
+			// which setns refuses.
+			p, err := self.Spawn(namespace.Options{Path: "/bin/true"})
+			if err == nil {
+				_, err = p.Wait()
+			}
+			if err != nil {
+				t.Errorf("Spawn in the process's own namespaces: %v", err)
+			}
+			if os.Getuid() != 0 {
+				return
+			}
+			h, err := namespace.Unshare(namespace.UTS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			var inside map[procfs.Kind]procfs.ID
+			if err := h.Do(func() (err error) {
+				inside, err = procfs.ThreadNamespaces()
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if inside[procfs.UTS] != h.IDs()[procfs.UTS] || inside[procfs.Net] != mine[procfs.Net] {
+				t.Errorf("in Do: uts %v, net %v; want the handle's %v and the process's %v",
+					inside[procfs.UTS], inside[procfs.Net], h.IDs()[procfs.UTS], mine[procfs.Net])
+			}
+		})
+	}
+}
