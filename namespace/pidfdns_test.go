@@ -36,15 +36,16 @@ func joinMethods(t *testing.T, fn func(t *testing.T)) {
 // sixKinds are the kinds the speed target counts.
 const sixKinds = namespace.Mount | namespace.UTS | namespace.IPC | namespace.Net | namespace.PID | namespace.Cgroup
 
-// TestJoinMethodsAgree joins a container both ways, 200 times each, and
-// finds the namespaces that /proc names, and nothing left open.
+// TestJoinMethodsAgree joins every kind of a container both ways, 1,000
+// times each, and finds the namespaces that /proc names, and nothing left
+// open.
 func TestJoinMethodsAgree(t *testing.T) {
 	c := target(t)
 	want, err := c.p.Namespaces()
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds := sixKinds | namespace.User
+	kinds := namespace.All & procfs.Supported()
 	joinMethods(t, func(t *testing.T) {
 		h, err := namespace.Join(c.p.Pid, kinds) // warm: probes, caches
 		if err != nil {
@@ -52,7 +53,7 @@ func TestJoinMethodsAgree(t *testing.T) {
 		}
 		h.Close()
 		before := takeCounts(t)
-		for range 200 {
+		for range 1000 {
 			h, err := namespace.Join(c.p.Pid, kinds)
 			if err != nil {
 				t.Fatal(err)
@@ -64,7 +65,7 @@ func TestJoinMethodsAgree(t *testing.T) {
 			}
 			h.Close()
 		}
-		self, err := namespace.Current(namespace.All &^ namespace.Time)
+		self, err := namespace.Current(kinds)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,4 +319,52 @@ func BenchmarkJoin6(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestJoinOwnNotForChildren joins a process that unshared a PID namespace
+// without forking (util-linux unshare without --fork), whose
+// pid_for_children differs from its own PID namespace: Join pins its own,
+// both ways, as /proc/PID/ns/pid names it. (A time_for_children that differs
+// from the process's own time namespace cannot be made here: unshare(1)
+// enters the new one before it runs the program.)
+func TestJoinOwnNotForChildren(t *testing.T) {
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("util-linux unshare not installed:", err)
+	}
+	args := []string{"--pid", "sh", "-c", "echo ready; exec sleep 60"}
+	if !privileged {
+		args = append([]string{"--user", "--map-root-user"}, args...)
+	}
+	cmd := exec.Command("unshare", args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	if b := make([]byte, 6); func() bool { n, _ := out.Read(b); return string(b[:n]) != "ready\n" }() {
+		t.Fatal("unshare did not start")
+	}
+	own, err := procfs.Namespaces(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	children, _ := procfs.ForChildren(cmd.Process.Pid)
+	if c, ok := children[namespace.PID]; ok && c == own[namespace.PID] {
+		t.Fatalf("pid_for_children %v is the process's own: the test shows nothing", c)
+	}
+	joinMethods(t, func(t *testing.T) {
+		h, err := namespace.Join(cmd.Process.Pid, namespace.PID|namespace.Time)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		for _, k := range []namespace.Kind{namespace.PID, namespace.Time} {
+			if got := h.IDs()[k]; got != own[k] {
+				t.Errorf("%s: Join gives %v; its own is %v, for its children %v", k, got, own[k], children[k])
+			}
+		}
+	})
 }
