@@ -1,8 +1,9 @@
 package procfs
 
 import (
-	"fmt"
+	"errors"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -41,10 +42,16 @@ type fileHandle struct {
 // gives an error saying so.
 func nameToHandle(dir int, name string, follow bool) (nsfsHandle, error) {
 	var buf [256]byte
-	if len(name) >= len(buf) {
-		return nsfsHandle{}, unix.ENAMETOOLONG
+	path := &buf[0]
+	if len(name) < len(buf) && !strings.Contains(name, "\x00") {
+		copy(buf[:], name) // the short names of /proc, without allocating
+	} else {
+		p, err := unix.BytePtrFromString(name)
+		if err != nil {
+			return nsfsHandle{}, err
+		}
+		path = p
 	}
-	copy(buf[:], name)
 	flags := 0
 	switch {
 	case name == "":
@@ -60,7 +67,7 @@ func nameToHandle(dir int, name string, follow bool) (nsfsHandle, error) {
 		// make wait (a path may lead through a network file system).
 		call = unix.RawSyscall6
 	}
-	_, _, e := call(unix.SYS_NAME_TO_HANDLE_AT, uintptr(dir), uintptr(unsafe.Pointer(&buf[0])),
+	_, _, e := call(unix.SYS_NAME_TO_HANDLE_AT, uintptr(dir), uintptr(unsafe.Pointer(path)),
 		uintptr(unsafe.Pointer(&fh)), uintptr(unsafe.Pointer(&mountID)), uintptr(flags), 0)
 	if e == unix.EOVERFLOW {
 		return nsfsHandle{}, errNotNamespace // a bigger handle than nsfs makes
@@ -74,7 +81,7 @@ func nameToHandle(dir int, name string, follow bool) (nsfsHandle, error) {
 	return *(*nsfsHandle)(unsafe.Pointer(&fh.f[0])), nil
 }
 
-var errNotNamespace = fmt.Errorf("not a namespace file")
+var errNotNamespace = errors.New("not a namespace file")
 
 // nsfsInfo is what the first look at a namespace file found: the nsfs device
 // and whether nsfs has file handles.

@@ -2,6 +2,7 @@ package procfs_test
 
 import (
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -214,5 +215,35 @@ func TestHandlesAgree(t *testing.T) {
 					inside[procfs.UTS], inside[procfs.Net], h.IDs()[procfs.UTS], mine[procfs.Net])
 			}
 		})
+	}
+}
+
+// TestStatLongPath: a path longer than the buffer for /proc's short names,
+// a symbolic link to a namespace file, gives the same ID; a plain file there
+// is no namespace.
+func TestStatLongPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 200), strings.Repeat("e", 100))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link, plain := filepath.Join(dir, "net"), filepath.Join(dir, "plain")
+	if err := os.Symlink("/proc/self/ns/net", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(plain, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, err := procfs.Lookup(os.Getpid(), procfs.Net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := procfs.Stat(link); err != nil || got != want {
+		t.Errorf("Stat(%d-byte path) = %v, %v; want %v", len(link), got, err, want)
+	}
+	if _, err := procfs.Stat(plain); err == nil || !strings.Contains(err.Error(), "not a namespace file") {
+		t.Errorf("Stat(plain file) = %v, want not a namespace file", err)
+	}
+	if _, err := procfs.Stat("/proc/self/ns/net\x00x"); err == nil {
+		t.Error("Stat of a path with a NUL succeeded")
 	}
 }
