@@ -164,7 +164,10 @@ func TestCurrentIsTheProcess(t *testing.T) {
 
 // TestJoinWithoutProc runs the test binary in new mount and PID namespaces
 // (with a user namespace for an unprivileged caller), where it mounts /proc
-// with hidepid=2 and then hides /proc altogether (TestJoinWithoutProcHelper).
+// with hidepid=2 and then hides /proc altogether, or hides it before nsgo
+// reads anything; and in a new PID namespace alone, where /proc is still
+// the caller's, whose /proc/PID names another process than the PID does
+// (TestJoinWithoutProcHelper).
 func TestJoinWithoutProc(t *testing.T) {
 	if os.Getenv("NSGO_NO_REEXEC") != "" && privileged {
 		t.Skip("NSGO_NO_REEXEC is set")
@@ -181,7 +184,11 @@ func TestJoinWithoutProc(t *testing.T) {
 		opts.New |= namespace.User
 		opts.UIDMap, opts.GIDMap = ownMaps()
 	}
-	for _, mode := range []string{"hide", "early"} {
+	for _, mode := range []string{"hide", "early", "pidns"} {
+		if mode == "pidns" {
+			opts.New &^= namespace.Mount
+			opts.MountProc = false
+		}
 		var out strings.Builder
 		opts.Stdout, opts.Stderr = &out, &out
 		opts.Env = append(os.Environ(), "NSGO_JOIN_NOPROC_HELPER="+mode, "NSGO_NO_REEXEC=1")
@@ -204,8 +211,12 @@ func TestJoinWithoutProcHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
-	if os.Getenv("NSGO_JOIN_NOPROC_HELPER") == "early" {
+	switch os.Getenv("NSGO_JOIN_NOPROC_HELPER") {
+	case "early":
 		joinWithoutProcEarly(t, sleeper.Process.Pid)
+		return
+	case "pidns":
+		joinOtherPidnsProc(t, sleeper.Process.Pid)
 		return
 	}
 	want, err := procfs.Namespaces(sleeper.Process.Pid)
@@ -295,6 +306,40 @@ func joinWithoutProcEarly(t *testing.T, pid int) {
 		t.Errorf("OpenRef: %v, want %v", again.IDs(), h.IDs()[namespace.Net])
 	}
 	fmt.Println("joined, and reopened a Ref, with no /proc from the start")
+}
+
+// joinOtherPidnsProc joins, from a new PID namespace whose /proc is still
+// the parent's, a child in it: /proc/PID names another process of the
+// parent namespace, or none, so the /proc method pins the wrong namespaces
+// or fails, and the pidfd gets the child's.
+func joinOtherPidnsProc(t *testing.T, pid int) {
+	kinds := namespace.PID | namespace.Net | namespace.UTS
+	self, err := namespace.Current(kinds) // the child's namespaces too
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer self.Close()
+	h, err := namespace.Join(pid, kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range kinds.Each() {
+		if h.IDs()[k] != self.IDs()[k] {
+			t.Errorf("via the pidfd, %s: %v, want %v", k, h.IDs()[k], self.IDs()[k])
+		}
+	}
+	h.Close()
+	old := namespace.SetJoinViaProc(true)
+	defer namespace.SetJoinViaProc(old)
+	h, err = namespace.Join(pid, kinds)
+	if err == nil {
+		same := h.IDs()[namespace.PID] == self.IDs()[namespace.PID]
+		h.Close()
+		if same {
+			t.Errorf("via /proc, PID %d of a new PID namespace gave its PID namespace: the test shows nothing", pid)
+		}
+	}
+	fmt.Printf("pid %d of a new PID namespace: via /proc %v\n", pid, err)
 }
 
 // BenchmarkJoin6 is Join of six kinds and Close, through the pidfd and under
