@@ -361,8 +361,9 @@ func (s *spawn) planCaps(c *Capabilities, inUserNS bool, callerHeld func() (*cal
 	q.lastCap = uintptr(lastCap())
 	q.bounding = uint64(want.Bounding)
 	// setresuid from root to another user empties the permitted set unless
-	// the child keeps it (the flag ends at execve).
-	q.keepCaps = s.plan.setUID && s.plan.uid != 0 && want.Permitted != 0
+	// the child keeps it (the flag ends at execve): capset then takes the
+	// permitted and inheritable sets from it.
+	q.keepCaps = s.plan.setUID && s.plan.uid != 0 && want.Permitted|want.Inheritable != 0
 	q.capHdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	for i := range q.want {
 		q.want[i] = unix.CapUserData{

@@ -379,6 +379,11 @@ func TestCapsAmbient(t *testing.T) {
 			if !strings.HasPrefix(st["Uid"], "1000\t1000\t1000") {
 				t.Errorf("Uid %q, want 1000", st["Uid"])
 			}
+			// Inheritable alone: nothing to use, but a file whose
+			// inheritable file capabilities hold CAP_NET_BIND_SERVICE
+			// would give it.
+			check(t, namespace.Options{New: namespace.Net, Credential: &namespace.Credential{UID: 1000, GID: 1000},
+				Capabilities: &namespace.Capabilities{Bounding: bind, Inheritable: bind}}, wantCaps(bind, 0, 0, bind, 0), false)
 			// The same user without Capabilities keeps nothing, as before.
 			own := ownCaps(t)
 			opts.Capabilities = nil
