@@ -44,6 +44,14 @@
 // name); echo $$ (the shell is process 1); id (root, mapped to you outside);
 // mount -t proc proc /proc && ps ax (only the container's processes), or start
 // with -mount-proc.
+//
+// With -root DIR the command runs in DIR as its root directory: the child
+// makes DIR a mount point in the new mount namespace, pivot_root(2)s into it
+// and detaches the host's root, so that nothing else of the host's files is
+// visible (with -mount-proc, a new /proc is mounted on DIR/proc first). DIR
+// must hold the command and what it needs, an unpacked container image, say:
+//
+//	go run ./examples/clone -root /srv/alpine -mount-proc /bin/sh
 package main
 
 import (
@@ -51,6 +59,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/nsgo/nsgo/idmap"
@@ -65,16 +74,17 @@ func main() {
 	mapRoot := flag.Bool("map-root", true, "map your user and group ID to root in the new user namespace")
 	keepEnv := flag.Bool("env", false, "pass your whole environment to the command (default: PATH, TERM and HOME only)")
 	usePty := flag.Bool("pty", true, "when standard input is a terminal, give the command a new pseudo-terminal in a session of its own")
+	root := flag.String("root", "", "directory to make the command's root (pivot_root; needs mnt); with -mount-proc, /proc is mounted there")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s [flags] [command [arg...]]\n", os.Args[0])
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 
-	os.Exit(run(*kinds, *hostname, *mountProc, *mapRoot, *keepEnv, *usePty, flag.Args()))
+	os.Exit(run(*kinds, *hostname, *root, *mountProc, *mapRoot, *keepEnv, *usePty, flag.Args()))
 }
 
-func run(kinds, hostname string, mountProc, mapRoot, keepEnv, usePty bool, args []string) int {
+func run(kinds, hostname, root string, mountProc, mapRoot, keepEnv, usePty bool, args []string) int {
 	newKinds, err := namespace.ParseKinds(kinds)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "clone:", err)
@@ -86,10 +96,11 @@ func run(kinds, hostname string, mountProc, mapRoot, keepEnv, usePty bool, args 
 	opts := namespace.Options{
 		Path:      args[0],
 		Args:      args,
-		Env:       minimalEnv(newKinds, mapRoot),
+		Env:       minimalEnv(newKinds, mapRoot, root),
 		New:       newKinds,
 		Hostname:  hostname,
 		MountProc: mountProc,
+		Root:      root,
 		Stdin:     os.Stdin,
 		Stdout:    os.Stdout,
 		Stderr:    os.Stderr,
@@ -152,7 +163,7 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // minimalEnv is the environment of the command, as the package comment
 // describes.
-func minimalEnv(kinds namespace.Kind, mapRoot bool) []string {
+func minimalEnv(kinds namespace.Kind, mapRoot bool, root string) []string {
 	term := os.Getenv("TERM")
 	if term == "" {
 		term = "dumb"
@@ -164,7 +175,7 @@ func minimalEnv(kinds namespace.Kind, mapRoot bool) []string {
 	if kinds.Has(namespace.User) {
 		rootInside = mapRoot
 	}
-	if rootInside && unix.Access("/root", unix.X_OK) == nil {
+	if rootInside && unix.Access(filepath.Join("/", root, "root"), unix.X_OK) == nil {
 		home = "/root"
 	}
 	return []string{"PATH=" + defaultPath, "TERM=" + term, "HOME=" + home}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -262,5 +263,75 @@ func TestDemoTerminal(t *testing.T) {
 	got := strings.ReplaceAll(string(out), "\r", "")
 	if err != nil || !regexp.MustCompile(`\n *1 +1 +1 +pts/[0-9]+ *\nchild has terminated\n$`).MatchString(got) {
 		t.Errorf("demo: %v, output:\n%s\nwant the command as PID 1, leader of its session, in the foreground of a pty", err, got)
+	}
+}
+
+// minimalRoot makes a directory holding /bin/sh and the shared libraries
+// that ldd(1) lists for it, and nothing else: a root for -root.
+func minimalRoot(t *testing.T) string {
+	t.Helper()
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Skip("no /bin/sh:", err)
+	}
+	out, err := exec.Command("ldd", sh).Output()
+	if err != nil {
+		t.Skip("ldd /bin/sh:", err)
+	}
+	root := t.TempDir()
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyTo := func(src, dst string) {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(dst)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, dst), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyTo(sh, "/bin/sh")
+	for _, line := range strings.Split(string(out), "\n") {
+		// "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
+		// "/lib64/ld-linux-x86-64.so.2 (0x...)"
+		for _, f := range strings.Fields(line) {
+			if strings.HasPrefix(f, "/") {
+				copyTo(f, f)
+			}
+		}
+	}
+	return root
+}
+
+// TestDemoRoot runs the demo with -root: the shell sees only the directory's
+// files and a new /proc in it, and the host's mounts do not change.
+func TestDemoRoot(t *testing.T) {
+	root := minimalRoot(t)
+	before, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, code := demo(t, "", "-root", root, "-mount-proc", "/bin/sh", "-c", "echo /*; echo $$; read cmd < /proc/1/comm; echo $cmd")
+	if code != 0 || parentLines(out) != "/bin /lib /lib64 /proc\n1\nsh\nchild has terminated\n" &&
+		parentLines(out) != "/bin /lib /proc\n1\nsh\nchild has terminated\n" {
+		t.Errorf("demo -root exited %d with:\n%s", code, out)
+	}
+	after, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(before) != string(after) {
+		t.Errorf("the host's mounts changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if _, err := os.Stat(filepath.Join(root, "proc", "1")); err == nil {
+		t.Errorf("%s/proc shows a proc file system on the host", root)
+	}
+	out, code = demo(t, "", "-ns", "uts,pid,user", "-root", root, "/bin/sh", "-c", "true")
+	if code != 1 || !strings.Contains(out, "Root") {
+		t.Errorf("-root without mnt: exit %d, %q", code, out)
 	}
 }
