@@ -10,7 +10,13 @@
 //   - Handle.Do runs Go code inside the handle's namespaces, on a thread of
 //     its own; Handle.Spawn starts a program inside them, as nsenter(1) does.
 //   - Handle.Bind names a namespace in the file system, as ip netns add does,
-//     and Unbind removes the name.
+//     and Unbind removes the name; Handle.Ref gives a reference that can be
+//     stored and reopened with OpenRef while the namespace lives.
+//   - Handle.Mounts lists the mounts of a mount namespace from outside, and
+//     Handle.Attach binds a host file or directory into it; Handle.PIDInside
+//     and PIDOutside translate process IDs across PID namespaces.
+//   - NewUserNamespace makes a user namespace with maps, for idmapped mounts
+//     (MountSpec) or setns(2).
 //
 // In five lines:
 //
@@ -133,9 +139,36 @@
 // goroutine. A child whose maps map only the caller's own IDs then writes
 // them itself, from inside, and is a vfork child; other maps make a copy.
 //
+// # Sandboxes
+//
+// The same child builds an isolated environment in one call, as bwrap(1)
+// does, without cgo, a re-exec or a helper binary: a new root (Options.Root,
+// or a tmpfs that Options.Mounts fills, see MountSpec, DevMounts and
+// ExampleSpawn_sandbox), a session and controlling terminal (Setsid,
+// Setctty, Foreground), capabilities, no_new_privs, a seccomp filter and
+// resource limits (Capabilities, KeepCaps, DropCaps, NoNewPrivs, Seccomp,
+// Rlimits), a cgroup to be born in (Cgroup), and a pidfd (Process.PidFD).
+// SpawnContext kills the program when a context is done. Every option is
+// checked before any clone, and a failing step is a *ChildError that names
+// it ("child mount 3 (tmpfs on /tmp): ...").
+//
 // # Order of the child's steps
 //
-//  1. clone(2) with the CLONE_NEW* flags of Options.New (all but Time).
+// childMain lists them in this order, one function each; the sandbox's
+// families are in files of their own (mount_linux.go, terminal_linux.go,
+// privileges_linux.go, cgroup_linux.go).
+//
+//  1. clone3(2) (or clone(2)) with the CLONE_NEW* flags of Options.New (all
+//     but Time). With Options.Cgroup the child is made by clone3 with
+//     CLONE_INTO_CGROUP on every path, the copy too, so that nothing of it
+//     or of the program runs in the caller's cgroup, and there is no
+//     fallback to clone(2): a kernel without it (Linux 5.7) is
+//     ErrNotSupported, found before any clone. Where clone3 makes the
+//     program's own process it returns its pidfd (CLONE_PIDFD); otherwise
+//     the parent opens one with pidfd_open(2) while the program is its
+//     unreaped child. (runc writes the PID to cgroup.procs after the
+//     clone, where the child briefly runs in the caller's cgroup; bwrap
+//     has no cgroup option.)
 //  2. With a new user namespace and maps: wait until the parent has written
 //     setgroups, gid_map and uid_map, which grant the child its privileges
 //     inside. Until then it runs nothing that needs them.
@@ -146,14 +179,57 @@
 //     and for a PID namespace, joined or new, fork once more (CLONE_PARENT,
 //     so that the program is still the caller's child, and
 //     CLONE_PARENT_SETTID, so that the kernel stores its PID where the
-//     parent reads it), so that the program is inside it.
-//  4. With a new mount namespace: make every mount private (MS_REC|
-//     MS_PRIVATE), as unshare(1) does, so that nothing mounted inside reaches
-//     the caller's namespace; with MountProc, mount a new proc on /proc.
-//  5. Set the host and domain names.
-//  6. With a new time namespace: unshare(CLONE_NEWTIME), write the clock
+//     parent reads it), so that the program is inside it. Every later step
+//     is the program's own process's.
+//  4. Session: setsid(2) for Setsid, setpgid(0, Pgid) for Setpgid (and for
+//     Foreground without Setsid). Before the mounts, as in os/exec and
+//     bwrap's --new-session.
+//  5. Mounts, with a new mount namespace: set the propagation of every mount
+//     (MS_REC|MS_PRIVATE by default, as unshare(1) does; MS_SLAVE, MS_SHARED
+//     or nothing with Options.Propagation). With Root or Mounts, open every
+//     source before anything is mounted, in the caller's view: each bind's
+//     tree cloned (open_tree(2) with OPEN_TREE_CLONE) with its flags set
+//     (mount_setattr(2)), each file system created (fsopen, fsconfig,
+//     fsmount); idmapped binds were opened by the parent before the clone.
+//     Attach the new root (Root bound onto itself, or the first entry, on
+//     "/", mounted on Root or on top of /), then make each entry in order:
+//     its Target resolved inside the new root (openat2(2) with
+//     RESOLVE_IN_ROOT), missing components created by name, the mount
+//     attached (move_mount(2)) or the directory or link made. With
+//     MountProc, mount a new proc on the new root's /proc, before the
+//     pivot: in a user namespace the kernel allows a new proc only where one
+//     is visible already. Then pivot_root(".", "."), detach the old root
+//     and change to /. Unlike bwrap, which builds the root in a tmpfs on
+//     its /tmp, reads sources through /oldroot and pivots twice, the child
+//     opens the sources as detached mounts and pivots once, and needs no
+//     directory of its own. Without a new root, MountProc mounts a new proc
+//     on /proc after the Mounts.
+//  6. Set the host and domain names.
+//  7. With a new time namespace: unshare(CLONE_NEWTIME), write the clock
 //     offsets, and enter it with setns(2), which a single-threaded process
 //     may do. (clone3 with CLONE_NEWTIME would freeze the offsets at zero.)
-//  7. Change credentials (groups, gid, uid), set the parent-death signal,
-//     change directory, arrange file descriptors, execve.
+//  8. Resource limits (prlimit64), in order: before the credentials change,
+//     as runc does, since raising a hard limit needs CAP_SYS_RESOURCE,
+//     which setresuid or capset may take away. (bwrap 0.8 sets none.)
+//  9. Drop from the bounding set what Capabilities.Bounding leaves out
+//     (PR_CAPBSET_DROP needs CAP_SETPCAP, which a user other than root loses
+//     at setresuid), and set PR_SET_KEEPCAPS when a user other than root is
+//     to keep capabilities.
+//  10. Change credentials: groups (unless Credential.NoSetGroups), gid, uid.
+//     After the mounts, as unshare(1) does, so that they run with the
+//     namespace root's full capabilities; bwrap changes to the sandbox user
+//     right after the maps and mounts as that user.
+//  11. Capabilities: permitted, effective and inheritable in one capset(2),
+//     then the ambient set. (bwrap raises ambient capabilities just before
+//     its seccomp step.)
+//  12. Set the parent-death signal, which the credentials change clears;
+//     change directory (a path in the new root); arrange the file
+//     descriptors.
+//  13. Terminal, once the program's descriptors are in place: TIOCSCTTY on
+//     descriptor Ctty for Setctty, then TIOCSPGRP for Foreground, with
+//     SIGTTOU blocked for that ioctl only.
+//  14. Last before execve: no_new_privs (only when asked: bwrap sets it
+//     always, and first, since it may run set-user-ID) and the seccomp
+//     filter, so that the filter sees only execve and the program.
+//  15. execve(2).
 package namespace
