@@ -483,50 +483,6 @@ func TestMountSpecLikeBwrap(t *testing.T) {
 	}
 }
 
-// ExampleSpawn_sandbox runs a shell in bwrap's model of a sandbox: its root
-// is a new, empty tmpfs (the first mount, on /), which the other mounts
-// fill: read-only binds of the caller's /usr, /bin, /lib and /lib64, a
-// minimal /dev, a tmpfs on /tmp and, with MountProc, the new PID
-// namespace's /proc. No directory of the caller's is needed for the root:
-// the child mounts the tmpfs on top of its own copy of /, then pivots into
-// it and detaches the old root.
-func ExampleSpawn_sandbox() {
-	mounts := []namespace.MountSpec{{Source: "tmpfs", Target: "/", Type: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV}}
-	for _, dir := range []string{"/usr", "/bin", "/lib", "/lib64"} {
-		mounts = append(mounts, namespace.MountSpec{Source: dir, Target: dir, Type: "bind", Flags: unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_REC})
-	}
-	mounts = append(mounts, namespace.DevMounts("/dev")...)
-	mounts = append(mounts, namespace.MountSpec{Source: "tmpfs", Target: "/tmp", Type: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV})
-
-	p, err := namespace.Spawn(namespace.Options{
-		Path:      "/bin/sh",
-		Args:      []string{"sh", "-c", "ls /; echo pid $$; touch /usr/x || echo /usr is read-only"},
-		New:       namespace.User | namespace.Mount | namespace.PID | namespace.IPC | namespace.UTS,
-		UIDMap:    idmap.Map{{Inside: 0, Outside: uint32(os.Getuid()), Count: 1}},
-		GIDMap:    idmap.Map{{Inside: 0, Outside: uint32(os.Getgid()), Count: 1}},
-		Mounts:    mounts,
-		MountProc: true,
-		Stdout:    os.Stdout,
-	})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if _, err := p.Wait(); err != nil {
-		fmt.Println(err)
-	}
-	// Output:
-	// bin
-	// dev
-	// lib
-	// lib64
-	// proc
-	// tmp
-	// usr
-	// pid 1
-	// /usr is read-only
-}
-
 // TestMountSpecBadInput gives bad mount options: each is a clear error
 // naming the option (before any clone) or the mount and the step (from
 // the child), nothing is created outside the root, and nothing is left:
