@@ -382,6 +382,7 @@ func childMain(p *childPlan) {
 	childMounts(p)
 	childNames(p)
 	childTime(p)
+	childFdsLift(p)
 	childRlimits(p)
 	childBounding(p)
 	childCreds(p)
@@ -696,17 +697,18 @@ func childChdir(p *childPlan) {
 	}
 }
 
-// childFds puts the program's descriptors in place.
+// childFdsLift moves the error pipe and every source descriptor that sits
+// on a target number (0..len(fds)-1) above all of them, where childFds
+// finds them. It runs before childRlimits: a lower RLIMIT_NOFILE than the
+// caller's descriptor numbers would make dup3 onto those high numbers fail
+// (EBADF), while childFds, which puts each source on its target, needs only
+// the program's own numbers below the limit.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func childFds(p *childPlan) {
+func childFdsLift(p *childPlan) {
 	var e syscall.Errno
-	// Descriptors. First move the error pipe and every source that sits on a
-	// target number (0..len(fds)-1) above all of them, then put each source on
-	// its target; dup3 without O_CLOEXEC leaves the targets open across
-	// execve, and everything else the caller had is close-on-exec.
 	next := p.nextFd
 	if p.errFd < len(p.fds) {
 		if _, _, e = syscall.RawSyscall6(syscall.SYS_DUP3, uintptr(p.errFd), uintptr(next), syscall.O_CLOEXEC, 0, 0, 0); e != 0 {
@@ -724,6 +726,18 @@ func childFds(p *childPlan) {
 			next++
 		}
 	}
+}
+
+// childFds puts the program's descriptors in place: each source, lifted
+// out of the way by childFdsLift, on its target; dup3 without O_CLOEXEC
+// leaves the targets open across execve, and everything else the caller
+// had is close-on-exec.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childFds(p *childPlan) {
+	var e syscall.Errno
 	for i := 0; i < len(p.fds); i++ {
 		if p.fds[i] < 0 {
 			syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(i), 0, 0, 0, 0, 0)
