@@ -132,7 +132,7 @@ const (
 	PropagationPrivate   Propagation = iota // MS_REC|MS_PRIVATE: nothing propagates either way (the default)
 	PropagationSlave                        // MS_REC|MS_SLAVE: the caller's new mounts reach the program, not back
 	PropagationShared                       // MS_REC|MS_SHARED: mounts propagate both ways
-	PropagationUnchanged                    // leave propagation as the copy of the caller's namespace has it
+	PropagationUnchanged                    // leave propagation as the copy of the caller's namespace has it; with a new root, only with a new user namespace
 )
 
 // String returns the name unshare(1) gives the propagation.
@@ -327,6 +327,14 @@ func (s *spawn) planMounts() error {
 	m.pivot = o.Root != "" || rootSpec
 	if m.pivot && o.Propagation == PropagationShared {
 		return errors.New("Propagation shared with a new root (Root, or a Mounts entry on /): pivot_root(2) refuses a shared root, and the mounts under it would reach the caller's namespace")
+	}
+	if m.pivot && o.Propagation == PropagationUnchanged && !o.New.Has(User) {
+		// The copy of the caller's mounts keeps their propagation: where
+		// they are shared (systemd makes the host's so), the new root
+		// attached there would appear in the caller's namespace, and stay
+		// there when pivot_root(2) then refuses the shared mount. Only a
+		// new user namespace turns shared mounts into slaves.
+		return errors.New("Propagation unchanged with a new root (Root, or a Mounts entry on /) needs a new user namespace: the caller's mounts may be shared, and the new root would appear in the caller's namespace (pivot_root(2) refuses it then); use private or slave")
 	}
 	var root string
 	if o.Root != "" {

@@ -4,7 +4,10 @@ package namespace_test
 // make, each on every child path.
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/nsgo/nsgo/idmap"
@@ -99,4 +102,90 @@ func TestAttackRlimitNofileBelowCallerFds(t *testing.T) {
 			t.Fatalf("%v %v %q", st, err, b)
 		}
 	})
+}
+
+// attackHelpers are programs that the test binary runs as itself, inside
+// namespaces a test made for it (util-linux's unshare), before TestMain.
+var attackHelpers = map[string]func() error{
+	"unchanged-root": unchangedRootHelper,
+}
+
+func init() {
+	if name := os.Getenv("NSGO_ATTACK_HELPER"); name != "" {
+		if err := attackHelpers[name](); err != nil {
+			fmt.Printf("%s: %v\n", name, err)
+			os.Exit(1)
+		}
+		fmt.Printf("%s: ok\n", name)
+		os.Exit(0)
+	}
+}
+
+// unchangedRootHelper runs in a mount namespace whose every mount is
+// shared: it spawns with a new root and PropagationUnchanged, in both ways
+// (Root; a tmpfs on /) and on every child path, and fails if its own mount
+// table changed.
+func unchangedRootHelper() error {
+	own := func() (string, error) {
+		b, err := os.ReadFile("/proc/self/mountinfo")
+		return string(b), err
+	}
+	root, err := os.MkdirTemp("", "nsgo-unchanged")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(root)
+	var errs []error
+	for _, path := range namespace.ChildPaths {
+		for _, c := range []struct {
+			how  string
+			prop namespace.Propagation
+		}{{"Root", namespace.PropagationUnchanged}, {"tmpfs on /", namespace.PropagationUnchanged},
+			{"Root", namespace.PropagationSlave}, {"tmpfs on /", namespace.PropagationSlave},
+			{"Root", namespace.PropagationPrivate}, {"tmpfs on /", namespace.PropagationPrivate}} {
+			how := c.how
+			namespace.SetChildPath(path)
+			before, err := own()
+			if err != nil {
+				return err
+			}
+			opts := namespace.Options{Path: "/bin/true", New: namespace.Mount, Propagation: c.prop}
+			if how == "Root" {
+				opts.Root = root
+			} else {
+				opts.Mounts = []namespace.MountSpec{{Source: "tmpfs", Target: "/", Type: "tmpfs"}}
+			}
+			p, err := namespace.Spawn(opts)
+			if err == nil {
+				p.Wait()
+			}
+			after, err2 := own()
+			if err2 != nil {
+				return err2
+			}
+			if after != before {
+				errs = append(errs, fmt.Errorf("%s, %s, %s (spawn: %v): the caller's mounts changed:\nbefore:\n%s\nafter:\n%s", path, how, c.prop, err, before, after))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// TestAttackUnchangedPropagationNewRoot: with PropagationUnchanged, a new
+// root made in a mount namespace whose mounts are shared with the caller's
+// (as systemd makes the host's) must not appear in the caller's namespace,
+// whether or not pivot_root then refuses the shared mount.
+func TestAttackUnchangedPropagationNewRoot(t *testing.T) {
+	if !privileged {
+		t.Skip("the helper's shared mount namespace is root's")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip(err)
+	}
+	cmd := exec.Command("unshare", "-m", "--propagation", "shared", os.Args[0])
+	cmd.Env = append(os.Environ(), "NSGO_ATTACK_HELPER=unchanged-root")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
 }
