@@ -163,6 +163,8 @@ type childPlan struct {
 	mnt  mountPlan
 	term termPlan
 	priv privPlan
+	net  netPlan  // Loopback (net_linux.go)
+	init initPlan // Init, BlockFD, OnClone, DisableUserNamespaces (init_linux.go)
 
 	hostname   []byte
 	domainname []byte

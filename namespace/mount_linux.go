@@ -46,7 +46,32 @@ import (
 //   - "dir": a directory at Target (created with its parents if missing).
 //   - "symlink": a symbolic link at Target whose text is Source; its
 //     parents are created if missing, and an existing Target is an error.
-
+//   - "file": a regular file at Target holding Contents (bwrap's --file),
+//     with mode Mode (0666 if 0, as bwrap's); an existing file is
+//     truncated and rewritten, keeping its mode; a symbolic link at
+//     Target is an error (ELOOP).
+//   - "bind" with an empty Source and Contents not nil: a bind of a new
+//     file holding Contents (bwrap's --bind-data, or --ro-bind-data with
+//     MS_RDONLY), with mode Mode (0600 if 0, as bwrap's), on a tmpfs of
+//     its own that nothing else reaches; Linux 6.15 (open_tree(2) of a
+//     file on a detached mount).
+//   - "chmod": Mode set on the existing Target, resolved inside the root,
+//     after the entries before it (bwrap's --chmod); Mode 0 is mode 0000.
+//     Linux 6.6 (fchmodat2(2) with AT_EMPTY_PATH).
+//   - "remount": MS_RDONLY added to the existing mount at Target, not to
+//     the mounts under it (bwrap's --remount-ro); Target must be a mount
+//     point (EINVAL otherwise). Flags must be MS_RDONLY or 0.
+//
+// Mode is the mode of what an entry creates: the directory of a "dir"
+// (bwrap's --perms with --dir; 0755 if 0; an existing one keeps its
+// mode), the file of a "file" or of a bind of Contents; the permission
+// bits with os.ModeSetuid, os.ModeSetgid and os.ModeSticky, nothing else.
+// ParentMode, if not 0, is the mode of the missing parent directories
+// that the entry creates (bwrap makes them 0755 less the group and other
+// bits that the entry's mode lacks: 0700 for its binds). Both are exact,
+// without the umask, as bwrap's are, which sets the umask to 0 for its
+// setup; the defaults (0755 parents, 0644 empty files for binds) are less
+// the caller's umask.
 //   - anything else is a file system type ("tmpfs", "proc", "sysfs",
 //     "mqueue", "devpts", ...) mounted with the new mount API: fsopen(2),
 //     one fsconfig(2) for Source (if not empty) and one for each
@@ -77,9 +102,16 @@ import (
 type MountSpec struct {
 	Source string  // a host path for a bind; the link's text for a symlink; otherwise the source given to the file system
 	Target string  // where it appears, in the new root; created if missing
-	Type   string  // "bind", "dir", "symlink", or a file system type: "tmpfs", "proc", "sysfs", "mqueue", "devpts", ...
+	Type   string  // "bind", "dir", "symlink", "file", "chmod", "remount", or a file system type: "tmpfs", "proc", "sysfs", "mqueue", "devpts", ...
 	Flags  uintptr // MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC (binds), MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME, MS_NOSYMFOLLOW
 	Data   string  // file system options, e.g. "size=64m,mode=0755"
+
+	// Mode and ParentMode are the modes of what the entry creates: see
+	// above. Contents is the data of a "file", or of a "bind" without
+	// Source.
+	Mode       os.FileMode
+	ParentMode os.FileMode
+	Contents   []byte
 
 	// UIDMap and GIDMap, if either is set, make a bind an idmapped mount
 	// (mount_setattr(2) with MOUNT_ATTR_IDMAP, Linux 5.12) through a user
@@ -453,6 +485,9 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 		if strings.IndexByte(f.v, 0) >= 0 {
 			return fmt.Errorf("%s contains a NUL byte", f.name)
 		}
+	}
+	if ms.Mode != 0 || ms.ParentMode != 0 || ms.Contents != nil || ms.Type == "file" || ms.Type == "chmod" || ms.Type == "remount" {
+		return errors.New("Mode, ParentMode, Contents and the Types file, chmod and remount: not implemented yet")
 	}
 	switch {
 	case ms.Target == "":

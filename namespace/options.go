@@ -248,6 +248,66 @@ type Options struct {
 	// cgroup: the program sees it as "/". The permissions are those of
 	// writing a PID to cgroup.procs (see CgroupDir).
 	Cgroup CgroupDir
+
+	// Loopback brings up the loopback device "lo" of the new network
+	// namespace (SIOCSIFFLAGS with IFF_UP), as bwrap's --unshare-net does,
+	// so that 127.0.0.1 and ::1 work inside: the kernel gives lo both
+	// addresses when it comes up. The child does it after the mounts,
+	// while it holds CAP_NET_ADMIN over the namespace. It requires Net in
+	// New.
+	Loopback bool
+
+	// Init keeps the child as PID 1 of the new PID namespace, a reaper, as
+	// bwrap does without --as-pid-1: it forks the program, which runs the
+	// steps from the resource limits on (see the package documentation),
+	// then reaps every process of the namespace that ends, and exits once
+	// the program exits, with the program's exit status, or 128 plus the
+	// signal that killed it (bwrap's status); the kernel then kills what is
+	// left in the namespace. Process.Pid is then the init's PID, as
+	// bwrap's "child-pid" is its PID 1's, and Process.Wait its status. The
+	// init holds no descriptor of the caller's, ignores every signal that
+	// the kernel lets reach a PID namespace's init without a handler (all
+	// but SIGKILL and SIGSTOP from outside), and forwards none, as bwrap's
+	// does. Setsid and Setpgid apply to the init, whose session and group
+	// the program is in (bwrap's --new-session); Setctty and Foreground,
+	// which need the program to lead its session, cannot go with Init. It
+	// requires PID in New.
+	Init bool
+
+	// SeccompFilters are more seccomp programs, installed in order after
+	// Seccomp, each as Seccomp is and with the same checks (bwrap's
+	// --add-seccomp-fd, repeatable). The kernel runs every filter on each
+	// system call and takes the most restrictive answer.
+	SeccompFilters [][]unix.SockFilter
+
+	// BlockFD, if set, makes the child wait before execve, after every
+	// other step but the seccomp filters, until the file has data to read
+	// or is at end-of-file (one read(2) of one byte, as bwrap's --block-fd
+	// does, which consumes that byte). The program does not get the
+	// descriptor unless it is in ExtraFiles too. Spawn returns only once
+	// the program runs, so whatever writes to it must not wait for Spawn
+	// (OnClone tells the PID early).
+	BlockFD *os.File
+
+	// OnClone, if set, is called in the caller's goroutine right after the
+	// clone, with the child's PID, while the child waits before any step:
+	// before Spawn writes UIDMap and GIDMap (another process may write the
+	// maps meanwhile, as bwrap's --userns-block-fd lets one), so a child
+	// that would not wait otherwise is made to. The PID is the program's,
+	// the init's with Init, or with Handle.Spawn into a PID namespace that
+	// of the child that forks the program. An error from OnClone stops the
+	// spawn: the child is killed and reaped, and Spawn returns the error.
+	OnClone func(pid int) error
+
+	// DisableUserNamespaces makes the program unable to create user
+	// namespaces, as bwrap's --disable-userns does: the child sets
+	// user.max_user_namespaces to 1 in the new user namespace, then, after
+	// the credentials change, creates a second user namespace inside it,
+	// which uses that one, and maps the program's own user and group IDs
+	// in it, so that the program cannot raise the limit again. The child
+	// checks that unshare(CLONE_NEWUSER) then fails. It requires User in
+	// New, with UIDMap and GIDMap.
+	DisableUserNamespaces bool
 }
 
 // Credential is the user ID, group ID and supplementary groups a process runs

@@ -6,6 +6,7 @@ package namespace
 // all before execve).
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -227,6 +228,9 @@ func (s *spawn) planPrivileges() error {
 	}
 
 	q.noNewPrivs = o.NoNewPrivs
+	if len(o.SeccompFilters) > 0 {
+		return errors.New("SeccompFilters: not implemented yet")
+	}
 	if len(o.Seccomp) > 0 {
 		if err := s.planSeccomp(inUserNS, callerHeld); err != nil {
 			return err

@@ -269,7 +269,7 @@ func prepare(o *Options, h *Handle, usePidfd bool) (*spawn, error) {
 			s.closeParentEnds()
 		}
 	}()
-	for _, plan := range []func() error{s.planTerminal, s.planMounts, s.planPrivileges, s.planCgroup} {
+	for _, plan := range []func() error{s.planTerminal, s.planMounts, s.planPrivileges, s.planCgroup, s.planNet, s.planInit} {
 		if err := plan(); err != nil {
 			return nil, err
 		}
@@ -958,7 +958,7 @@ func (s *spawn) readChildReport(fd int) error {
 // stepName describes a step of the child for a ChildError.
 func (s *spawn) stepName(step, idx uint32) string {
 	o, p := s.opts, &s.plan
-	for _, family := range []func(step, idx uint32) string{s.mountStepName, s.termStepName, s.privStepName, s.cgroupStepName} {
+	for _, family := range []func(step, idx uint32) string{s.mountStepName, s.termStepName, s.privStepName, s.cgroupStepName, s.netStepName, s.initStepName} {
 		if name := family(step, idx); name != "" {
 			return name
 		}
