@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -374,12 +375,17 @@ func (s *spawn) planMounts() error {
 		if root, err = filepath.Abs(o.Root); err != nil {
 			return fmt.Errorf("%s %q: %w", "Root", o.Root, err)
 		}
-		fi, err := os.Stat(root)
-		if err != nil {
-			return fmt.Errorf("%s: %w", "Root", err)
-		}
-		if !fi.IsDir() {
-			return fmt.Errorf("%s %q is not a directory: %w", "Root", o.Root, syscall.ENOTDIR)
+		// Checked here where the child resolves it in the caller's view;
+		// in a joined mount namespace, which this process cannot see, the
+		// child's open_tree is the check.
+		if !s.joinsMount() {
+			fi, err := os.Stat(root)
+			if err != nil {
+				return fmt.Errorf("%s: %w", "Root", err)
+			}
+			if !fi.IsDir() {
+				return fmt.Errorf("%s %q is not a directory: %w", "Root", o.Root, syscall.ENOTDIR)
+			}
 		}
 	}
 	if len(o.Mounts) == 0 && !m.pivot {
@@ -540,13 +546,20 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 		if ms.Source == "" {
 			return errors.New("empty Source")
 		}
-		fi, err := os.Stat(ms.Source)
-		if err != nil {
-			return fmt.Errorf("%s: %w", "Source", err)
-		}
-		op.file = !fi.IsDir()
-		if isRoot && op.file {
-			return fmt.Errorf("%s %q is not a directory, for the new root: %w", "Source", ms.Source, syscall.ENOTDIR)
+		// The source is resolved where it is opened: by the child, in the
+		// caller's view or, with Handle.Spawn into a mount namespace, in
+		// the joined one, which this process cannot see (the child then
+		// finds out itself whether it is a directory, see
+		// childMountSource); an idmapped bind by the caller.
+		if !s.joinsMount() || idmapped {
+			fi, err := os.Stat(ms.Source)
+			if err != nil {
+				return fmt.Errorf("%s: %w", "Source", err)
+			}
+			op.file = !fi.IsDir()
+			if isRoot && op.file {
+				return fmt.Errorf("%s %q is not a directory, for the new root: %w", "Source", ms.Source, syscall.ENOTDIR)
+			}
 		}
 		op.kind = opBind
 		op.source, _ = syscall.BytePtrFromString(ms.Source)
@@ -608,6 +621,10 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 	m.targets = append(m.targets, target)
 	return nil
 }
+
+// joinsMount reports whether the child enters a mount namespace of a
+// handle's (Handle.Spawn), where paths name what the caller cannot see.
+func (s *spawn) joinsMount() bool { return slices.Contains(s.joinedKinds, Mount) }
 
 // cstr returns s as a NUL-terminated C string; s has no NUL (checked).
 func cstr(s string) *byte {
@@ -777,6 +794,13 @@ func childMountSource(p *childPlan, i int) {
 			childFailAt(p, stepMountOpenTree, uint32(i), e)
 		}
 		op.fd = int(fd)
+		// What it is decides what the target is created as: the tree
+		// opened, not what the parent saw (Handle.Spawn's sources are in
+		// the joined namespace).
+		if _, _, e = syscall.RawSyscall6(unix.SYS_STATX, fd, uintptr(unsafe.Pointer(&strEmpty[0])), unix.AT_EMPTY_PATH, unix.STATX_TYPE, uintptr(unsafe.Pointer(&p.statx)), 0); e != 0 {
+			childFailAt(p, stepMountOpenTree, uint32(i), e)
+		}
+		op.file = p.statx.Mode&unix.S_IFMT != unix.S_IFDIR
 		if op.setattr {
 			if _, _, e = syscall.RawSyscall6(unix.SYS_MOUNT_SETATTR, fd, uintptr(unsafe.Pointer(&strEmpty[0])), op.attrAt, uintptr(unsafe.Pointer(&op.attr)), unsafe.Sizeof(op.attr), 0); e != 0 {
 				childFailAt(p, stepMountSetattr, uint32(i), e)

@@ -6,9 +6,15 @@ package namespace_test
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nsgo/nsgo/idmap"
 	"github.com/nsgo/nsgo/namespace"
@@ -69,6 +75,28 @@ func eachAttackPath(t *testing.T, fn func(t *testing.T, spawn func(namespace.Opt
 			})
 		}
 	}
+}
+
+// startWaitingWith is startWaiting through spawn.
+func startWaitingWith(t *testing.T, spawn func(namespace.Options) (*namespace.Process, error), opts namespace.Options, script string) *started {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out := &strings.Builder{}
+	opts.Path, opts.Args = "/bin/sh", []string{"sh", "-c", "read x; " + script}
+	opts.Stdin, opts.Stdout, opts.Stderr = r, out, out
+	p, err := spawn(opts)
+	if err != nil {
+		w.Close()
+		if strings.Contains(err.Error(), ": test: ") {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	return &started{p, w, out}
 }
 
 // TestAttackRlimitNofileBelowCallerFds sets an RLIMIT_NOFILE that leaves
@@ -188,4 +216,165 @@ func TestAttackUnchangedPropagationNewRoot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
+}
+
+// TestAttackEverything sets every sandbox option at once, on every child
+// path, with and without Handle.Spawn: a new root with binds, a dir made
+// for Dir, /proc, host name, a session with the pty of ExtraFiles[0] as
+// its controlling terminal, a pipe in ExtraFiles[1], limits, a capability
+// kept, no_new_privs and a filter, the parent-death signal, a cgroup (root
+// only) and a time namespace (the copy). It looks at the running program
+// from outside (status, limits, stat, cgroup, cwd, root) and inside.
+func TestAttackEverything(t *testing.T) {
+	if unix.SYS_UNAME != 63 {
+		t.Skip("the filter is x86-64's")
+	}
+	holdFds(t, 40)
+	eachAttackPath(t, func(t *testing.T, spawn func(namespace.Options) (*namespace.Process, error), handle bool) {
+		path := namespace.SetChildPath("")
+		namespace.SetChildPath(path)
+		root := t.TempDir()
+		master, replica, ttyNr := openPty(t)
+		defer master.Close()
+		defer replica.Close()
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		defer pw.Close()
+		opts := namespace.Options{
+			Root: root,
+			Mounts: append(append(readBinds(), namespace.DevMounts("/dev")...),
+				namespace.MountSpec{Target: "/work/deep", Type: "dir"}, namespace.MountSpec{Source: "tmpfs", Target: "/tmp", Type: "tmpfs"}),
+			Dir:    "work/deep", // relative: to the new root
+			Setsid: true, Setctty: true, Ctty: 3,
+			ExtraFiles:        []*os.File{replica, pw},
+			Rlimits:           []namespace.Rlimit{{Resource: unix.RLIMIT_NOFILE, Soft: 20, Hard: 24}, {Resource: unix.RLIMIT_CORE, Soft: 0, Hard: 0}},
+			Capabilities:      namespace.KeepCaps(namespace.Caps(unix.CAP_NET_BIND_SERVICE, unix.CAP_SYS_CHROOT)),
+			NoNewPrivs:        true,
+			Seccomp:           errnoFilter(unix.SYS_UNAME, syscall.EPERM),
+			ParentDeathSignal: syscall.SIGKILL,
+		}
+		if handle {
+			opts.New = namespace.Mount | namespace.UTS
+			// The joined PID namespace's /proc, by a Mounts entry.
+			opts.Mounts = append(opts.Mounts, namespace.MountSpec{Source: "proc", Target: "/proc", Type: "proc"})
+		} else {
+			opts.New = namespace.User | namespace.Mount | namespace.PID | namespace.UTS | namespace.IPC
+			opts.UIDMap, opts.GIDMap = ownMaps()
+			opts.SetGroups = idmap.Deny
+			opts.MountProc = true
+			if path == "copy" {
+				opts.New |= namespace.Time
+				opts.MonotonicOffset, opts.BoottimeOffset = 1000*time.Hour, 1000*time.Hour
+			}
+		}
+		opts.Hostname = "attack"
+		if privileged && !handle {
+			opts.Cgroup = namespace.CgroupDir{Path: testCgroup(t)}
+		}
+		s := startWaitingWith(t, spawn, opts, `echo "pwd=$(pwd)"; echo "host=$(cat /proc/sys/kernel/hostname)"; uname -n >/dev/null 2>&1 && echo uname=ok || echo uname=refused; echo up=$(cut -d. -f1 /proc/uptime); ls /; echo x >&4`)
+		pid := s.p.Pid
+		st := procStatus(t, pid)
+		for k, want := range map[string]string{"NoNewPrivs": "1", "Seccomp": "2"} {
+			if st[k] != want {
+				t.Errorf("status %s = %q, want %q", k, st[k], want)
+			}
+		}
+		if got, want := capsOf(t, st)["CapEff"], namespace.Caps(unix.CAP_NET_BIND_SERVICE, unix.CAP_SYS_CHROOT); got != want {
+			t.Errorf("CapEff %v, want %v", got, want)
+		}
+		limits := string(must(os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))))
+		if !strings.Contains(limits, "Max open files            20                   24") || !strings.Contains(limits, "Max core file size        0                    0") {
+			t.Errorf("limits:\n%s", limits)
+		}
+		ps, err := readProcStat(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ps.ttyNr != ttyNr || ps.session != pid || ps.tpgid != pid {
+			t.Errorf("stat: %+v, want the pty %d as the controlling terminal of session %d", ps, ttyNr, pid)
+		}
+		if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err != nil || cwd != "/work/deep" {
+			t.Errorf("cwd %q %v, want /work/deep (in its own root)", cwd, err)
+		}
+		if opts.Cgroup.Path != "" {
+			if got, want := procCgroup(t, strconv.Itoa(pid)), cgroupPathOf(t, opts.Cgroup.Path); got != want {
+				t.Errorf("cgroup %s, want %s", got, want)
+			}
+		}
+		out := s.finish(t)
+		for _, want := range []string{"pwd=/work/deep\n", "host=attack\n", "uname=refused\n"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("inside: %q lacks %q", out, want)
+			}
+		}
+		if opts.BoottimeOffset != 0 && !strings.Contains(out, "up=36") {
+			t.Errorf("inside: %q: no monotonic offset", out)
+		}
+		pw.Close()
+		if b, _ := io.ReadAll(pr); string(b) != "x\n" {
+			t.Errorf("ExtraFiles[1] got %q", b)
+		}
+	})
+}
+
+// TestAttackHandleSpawnSourceOnlyThere binds, through Handle.Spawn, a file
+// and a directory that exist only in the joined mount namespace (on a tmpfs
+// there, over an empty directory of the caller's): the sources are resolved
+// there, as MountSpec says, so the spawn must not refuse them for being
+// missing in the caller's view, nor create the wrong kind of target.
+func TestAttackHandleSpawnSourceOnlyThere(t *testing.T) {
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		dir := t.TempDir()
+		if err := os.Mkdir(dir+"/d", 0o755); err != nil { // a directory here, a file there
+			t.Fatal(err)
+		}
+		target := v.opts
+		target.New = v.opts.New &^ namespace.PID
+		s := startWaiting(t, target, "")
+		defer s.finish(t)
+		kinds := namespace.Mount
+		if target.New.Has(namespace.User) {
+			kinds |= namespace.User
+		}
+		h, err := namespace.Join(s.p.Pid, kinds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		in := namespace.Options{Path: "/bin/sh", Args: []string{"sh", "-c", "mount -t tmpfs nsgo-target " + dir + " && echo file > " + dir + "/file && echo d > " + dir + "/d && mkdir " + dir + "/sub " + dir + "/newroot && echo sub > " + dir + "/sub/x && echo root > " + dir + "/newroot/x"}}
+		if err := waitOK(h.Spawn(in)); err != nil {
+			if strings.Contains(err.Error(), ": test: ") {
+				t.Skip(err)
+			}
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		opts := namespace.Options{Path: "/bin/sh", Args: []string{"sh", "-c", "cat /t/file /t/d /t/sub/x"}, New: namespace.Mount, Stdout: &out, Stderr: &out,
+			Mounts: append(append([]namespace.MountSpec{{Source: "tmpfs", Target: "/", Type: "tmpfs"}}, readBinds()...),
+				namespace.MountSpec{Source: dir + "/file", Target: "/t/file", Type: "bind"},
+				namespace.MountSpec{Source: dir + "/d", Target: "/t/d", Type: "bind"},
+				namespace.MountSpec{Source: dir + "/sub", Target: "/t/sub", Type: "bind"})}
+		if err := waitOK(h.Spawn(opts)); err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+		if out.String() != "file\nd\nsub\n" {
+			t.Errorf("the binds from the joined namespace show %q", out.String())
+		}
+		// A Root that exists only there.
+		out.Reset()
+		opts = namespace.Options{Path: "/bin/cat", Args: []string{"cat", "/x"}, New: namespace.Mount, Stdout: &out, Stderr: &out,
+			Root: dir + "/newroot", Mounts: readBinds()}
+		if err := waitOK(h.Spawn(opts)); err != nil {
+			t.Fatalf("%v\n%s", err, out.String())
+		}
+		if out.String() != "root\n" {
+			t.Errorf("the Root from the joined namespace shows %q", out.String())
+		}
+		if got := dirNames(t, dir); !slices.Equal(got, []string{"d"}) {
+			t.Errorf("the caller's %s has %q", dir, got)
+		}
+	})
 }
