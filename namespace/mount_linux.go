@@ -66,7 +66,9 @@ import (
 // Mode is the mode of what an entry creates: the directory of a "dir"
 // (bwrap's --perms with --dir; 0755 if 0; an existing one keeps its
 // mode), the file of a "file" or of a bind of Contents; the permission
-// bits with os.ModeSetuid, os.ModeSetgid and os.ModeSticky, nothing else.
+// bits with os.ModeSetuid, os.ModeSetgid and os.ModeSticky, nothing else
+// (the kernel clears the set-ID bits of a file that a writer without
+// CAP_FSETID over it writes, as the child writes Contents).
 // ParentMode, if not 0, is the mode of the missing parent directories
 // that the entry creates (bwrap makes them 0755 less the group and other
 // bits that the entry's mode lacks: 0700 for its binds). Both are exact,
@@ -203,6 +205,12 @@ const (
 	stepMountAttachRoot
 	stepMountPivot
 	stepMountDetachOld
+	stepMountFile     // create a "file" (openat O_CREAT|O_TRUNC|O_NOFOLLOW)
+	stepMountWrite    // write Contents
+	stepMountDataFile // create the file of a bind of Contents on its tmpfs
+	stepMountDataTree // open_tree of that file
+	stepMountChmod    // fchmodat2 of a "chmod"
+	stepMountRemount  // mount_setattr MOUNT_ATTR_RDONLY of a "remount"
 )
 
 // Kinds of mountOp.
@@ -212,6 +220,10 @@ const (
 	opFS                       // fsopen, fsconfig, fsmount, move_mount
 	opDir                      // mkdirat
 	opSymlink                  // symlinkat
+	opFile                     // a regular file with data
+	opData                     // a bind of a new file with data, on a tmpfs of its own
+	opChmod                    // fchmodat2
+	opRemount                  // mount_setattr MOUNT_ATTR_RDONLY, not recursive
 )
 
 // mountOp is one entry the child makes, prepared by the parent.
@@ -231,7 +243,15 @@ type mountOp struct {
 	// k-th prefix and of its last component, its name in its parent.
 	path  []byte
 	comps []mountComp
-	n     int // how many of comps to open: all, or all but the last for a symlink
+	n     int // how many of comps to open: all, or all but the last for a symlink or a file
+	// mode is the mode of a file or a chmod, exact (the child clears its
+	// umask meanwhile); dirMode and parentMode, if not 0, the exact modes
+	// of the last component, when it is a directory that the child
+	// creates, and of the others. data is a file's contents.
+	mode, dirMode, parentMode uintptr
+	data                      []byte
+	noCreate                  bool // a missing component is an error (chmod, remount)
+	dataMnt                   int  // the child's: the tmpfs of a bind of Contents
 	fd    int // the detached mount, written by the child (by the parent for opBindFd)
 }
 
@@ -293,7 +313,39 @@ var (
 	openat2Err      = sync.OnceValue(probeOpenat2)
 	mountAPIErr     = sync.OnceValue(probeMountAPI)
 	mountSetattrErr = sync.OnceValue(probeMountSetattr)
+	fchmodat2Err    = sync.OnceValue(probeFchmodat2)
+	dataBindErr     = sync.OnceValue(probeDataBind)
 )
+
+// probeFchmodat2 asks the kernel whether it has fchmodat2 with
+// AT_EMPTY_PATH (Linux 6.6), which a "chmod" entry uses on the target that
+// openat2 resolved.
+func probeFchmodat2() error {
+	if _, _, e := unix.Syscall6(unix.SYS_FCHMODAT2, ^uintptr(0), uintptr(unsafe.Pointer(&strEmpty[0])), 0, unix.AT_EMPTY_PATH, 0, 0); e == unix.ENOSYS {
+		return &procfs.NotSupportedError{Feature: "fchmodat2 (a chmod entry)", Version: "6.6"}
+	}
+	return nil
+}
+
+// probeDataBind asks the kernel whether open_tree clones a file of a
+// detached mount, which a bind of Contents needs (on a tmpfs of its own,
+// fsmount'ed and never attached): Linux 6.15, told by its release, since
+// the caller may not mount a tmpfs to try.
+func probeDataBind() error {
+	if err := mountAPIErr(); err != nil {
+		return err
+	}
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return os.NewSyscallError("uname", err)
+	}
+	var major, minor int
+	fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor)
+	if major < 6 || major == 6 && minor < 15 {
+		return &procfs.NotSupportedError{Feature: "open_tree of a file on a detached mount (a bind of Contents)", Version: "6.15"}
+	}
+	return nil
+}
 
 // probeOpenat2 asks the kernel whether it has openat2, with a descriptor
 // that fails the call (EBADF) where it does; ENOSYS where it (or a seccomp
@@ -327,6 +379,10 @@ var (
 	strEmpty = [...]byte{0}
 	strDot   = [...]byte{'.', 0}
 	strProcN = [...]byte{'p', 'r', 'o', 'c', 0}
+
+	strTmpfs    = [...]byte{'t', 'm', 'p', 'f', 's', 0}
+	strSource   = [...]byte{'s', 'o', 'u', 'r', 'c', 'e', 0}
+	strBindFile = [...]byte{'b', 'i', 'n', 'd', 'f', 'i', 'l', 'e', 0}
 )
 
 // planMounts checks the mount options and fills the plan.
@@ -443,7 +499,7 @@ func (s *spawn) planMounts() error {
 	m.rootBase = cstr(base)
 	for i := range m.ops {
 		m.ops[i].n = len(m.ops[i].comps)
-		if m.ops[i].kind == opSymlink {
+		if m.ops[i].kind == opSymlink || m.ops[i].kind == opFile {
 			m.ops[i].n--
 		}
 	}
@@ -492,9 +548,6 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 			return fmt.Errorf("%s contains a NUL byte", f.name)
 		}
 	}
-	if ms.Mode != 0 || ms.ParentMode != 0 || ms.Contents != nil || ms.Type == "file" || ms.Type == "chmod" || ms.Type == "remount" {
-		return errors.New("Mode, ParentMode, Contents and the Types file, chmod and remount: not implemented yet")
-	}
 	switch {
 	case ms.Target == "":
 		return errors.New("empty Target")
@@ -512,8 +565,29 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 	op := mountOp{fd: -1}
 	op.path, op.comps = targetPath(target)
 	isRoot := target == "/"
-	if isRoot && i != 0 {
+	noCreate := ms.Type == "chmod" || ms.Type == "remount"
+	if isRoot && i != 0 && !noCreate {
 		return errors.New("only the first of Mounts may have Target /, the new root")
+	}
+	mode, err := unixMode("Mode", ms.Mode)
+	if err != nil {
+		return err
+	}
+	if op.parentMode, err = unixMode("ParentMode", ms.ParentMode); err != nil {
+		return err
+	}
+	if op.parentMode != 0 {
+		if noCreate {
+			return fmt.Errorf("a %s creates nothing: ParentMode is for entries that create their parents", ms.Type)
+		}
+		op.dirMode = 0o755 // a mount point, made with exact modes as bwrap's
+	}
+	dataBind := ms.Type == "bind" && ms.Source == "" && ms.Contents != nil
+	if ms.Contents != nil && ms.Type != "file" && !dataBind {
+		return errors.New("Contents is for a file, or a bind without Source")
+	}
+	if ms.Mode != 0 && ms.Type != "dir" && ms.Type != "file" && ms.Type != "chmod" && !dataBind {
+		return fmt.Errorf("Mode is for a dir, a file, a chmod or a bind of Contents, not a %s", ms.Type)
 	}
 	const atime = unix.MS_NOATIME | unix.MS_STRICTATIME | unix.MS_RELATIME
 	allowed := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | atime | unix.MS_NODIRATIME | unix.MS_NOSYMFOLLOW | unix.MS_SILENT)
@@ -521,8 +595,37 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 	if idmapped && ms.Type != "bind" {
 		return errors.New("UIDMap and GIDMap are for a bind")
 	}
-	var err error
 	switch ms.Type {
+	case "file", "chmod", "remount":
+		if isRoot && (i == 0 || !noCreate) {
+			return fmt.Errorf("a %s cannot be the new root", ms.Type)
+		}
+		if ms.Source != "" || ms.Data != "" || ms.Type != "remount" && ms.Flags != 0 {
+			return fmt.Errorf("a %s takes no Source, Flags or Data", ms.Type)
+		}
+		op.noCreate, op.mode = noCreate, mode
+		switch ms.Type {
+		case "file":
+			op.kind, op.data = opFile, append([]byte(nil), ms.Contents...)
+			if op.mode == 0 {
+				op.mode = 0o666 // bwrap's --file
+			}
+		case "chmod":
+			op.kind, op.file = opChmod, true
+			if err := fchmodat2Err(); err != nil {
+				return err
+			}
+		case "remount":
+			op.kind, op.file = opRemount, true
+			if ms.Flags&^unix.MS_RDONLY != 0 {
+				return fmt.Errorf("%s %#x: a remount adds MS_RDONLY only", "Flags", uint64(ms.Flags))
+			}
+			op.attr.Attr_set = unix.MOUNT_ATTR_RDONLY
+			if err := mountSetattrErr(); err != nil {
+				return err
+			}
+		}
+		allowed |= unix.MS_RDONLY
 	case "dir", "symlink":
 		if isRoot {
 			return fmt.Errorf("a %s cannot be the new root", ms.Type)
@@ -531,6 +634,7 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 			return fmt.Errorf("a %s takes no Flags or Data", ms.Type)
 		}
 		op.kind = opDir
+		op.dirMode = mode
 		if ms.Type == "symlink" {
 			op.kind = opSymlink
 			if ms.Source == "" {
@@ -543,8 +647,14 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 		if ms.Data != "" {
 			return errors.New("a bind takes no Data")
 		}
+		if dataBind {
+			if err := s.planDataBind(ms, &op, isRoot, mode); err != nil {
+				return err
+			}
+			break
+		}
 		if ms.Source == "" {
-			return errors.New("empty Source")
+			return errors.New("empty Source (a bind of new data has Contents, not nil)")
 		}
 		// The source is resolved where it is opened: by the child, in the
 		// caller's view or, with Handle.Spawn into a mount namespace, in
@@ -601,7 +711,7 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 	if bad := ms.Flags &^ allowed; bad != 0 {
 		return fmt.Errorf("%s %#x: not supported here", "Flags", uint64(bad))
 	}
-	if op.kind == opBind || op.kind == opFS {
+	if op.kind == opBind || op.kind == opFS || op.kind == opData {
 		if err := mountAPIErr(); err != nil {
 			return err
 		}
@@ -625,6 +735,55 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 // joinsMount reports whether the child enters a mount namespace of a
 // handle's (Handle.Spawn), where paths name what the caller cannot see.
 func (s *spawn) joinsMount() bool { return slices.Contains(s.joinedKinds, Mount) }
+
+// unixMode converts a MountSpec mode to the bits that mkdirat, openat and
+// fchmodat2 take.
+func unixMode(field string, m os.FileMode) (uintptr, error) {
+	const allowed = os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky
+	if bad := m &^ allowed; bad != 0 {
+		return 0, fmt.Errorf("%s %#o (%v): only permission bits, os.ModeSetuid, os.ModeSetgid and os.ModeSticky", field, uint32(m), m)
+	}
+	u := uintptr(m.Perm())
+	for _, b := range []struct {
+		m os.FileMode
+		u uintptr
+	}{{os.ModeSetuid, unix.S_ISUID}, {os.ModeSetgid, unix.S_ISGID}, {os.ModeSticky, unix.S_ISVTX}} {
+		if m&b.m != 0 {
+			u |= b.u
+		}
+	}
+	return u, nil
+}
+
+// planDataBind plans a bind of ms.Contents: a file that the child makes
+// on a tmpfs of its own, opened with open_tree like a bind's source.
+func (s *spawn) planDataBind(ms *MountSpec, op *mountOp, isRoot bool, mode uintptr) error {
+	switch {
+	case isRoot:
+		return errors.New("a bind of Contents cannot be the new root")
+	case ms.Flags&unix.MS_REC != 0:
+		return errors.New("MS_REC: a bind of Contents is one file")
+	case ms.UIDMap != nil || ms.GIDMap != nil:
+		return errors.New("UIDMap and GIDMap are for a bind of a Source")
+	}
+	if err := dataBindErr(); err != nil {
+		return err
+	}
+	op.kind, op.file, op.mode = opData, true, mode
+	if op.mode == 0 {
+		op.mode = 0o600 // bwrap's --bind-data
+	}
+	op.data = append([]byte(nil), ms.Contents...)
+	op.treeFlags = unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
+	op.attrAt = unix.AT_EMPTY_PATH
+	attrs, at := mountAttrs(ms.Flags)
+	op.attr.Attr_set = uint64(attrs)
+	if at {
+		op.attr.Attr_clr = unix.MOUNT_ATTR__ATIME
+	}
+	op.setattr = attrs != 0 || at
+	return nil
+}
 
 // cstr returns s as a NUL-terminated C string; s has no NUL (checked).
 func cstr(s string) *byte {
@@ -686,7 +845,7 @@ func (s *spawn) mountStepName(step, idx uint32) string {
 		return "detach the old root (umount2 MNT_DETACH)"
 	}
 	i, sub := int(idx&0xffff), int(idx>>16)-1
-	if step < stepMountOpenTree || step > stepMountSymlink || i >= len(m.ops) {
+	if step < stepMountOpenTree || step > stepMountRemount || step > stepMountSymlink && step < stepMountFile || i >= len(m.ops) {
 		return ""
 	}
 	op, what := &m.ops[i], ""
@@ -728,6 +887,18 @@ func (s *spawn) mountStepName(step, idx uint32) string {
 		what = "move_mount onto " + m.targets[i]
 	case stepMountSymlink:
 		what = "symlink " + m.targets[i]
+	case stepMountFile:
+		what = fmt.Sprintf("create %s (mode %#o, O_NOFOLLOW)", m.targets[i], op.mode)
+	case stepMountWrite:
+		what = fmt.Sprintf("write %d bytes", len(op.data))
+	case stepMountDataFile:
+		what = fmt.Sprintf("create the file for the bind on its tmpfs (mode %#o)", op.mode)
+	case stepMountDataTree:
+		what = "open_tree (OPEN_TREE_CLONE) of the file on its tmpfs"
+	case stepMountChmod:
+		what = fmt.Sprintf("chmod %#o (fchmodat2)", op.mode)
+	case stepMountRemount:
+		what = "mount_setattr MOUNT_ATTR_RDONLY"
 	}
 	return m.desc[i] + ": " + what
 }
@@ -761,6 +932,7 @@ func childMounts(p *childPlan) {
 		// each entry in order, inside it.
 		for i := 0; i < len(m.ops); i++ {
 			childMountSource(p, i)
+			childMountData(p, i)
 		}
 		childMountRoot(p)
 		for i := m.first; i < len(m.ops); i++ {
@@ -829,6 +1001,109 @@ func childMountSource(p *childPlan, i int) {
 	}
 }
 
+// childMountData makes the source of a bind of Contents, ops[i].fd: a
+// file on a new tmpfs, never attached, written and cloned with open_tree,
+// then unlinked, so that only the bind reaches it. Its helpers keep the
+// frames small.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMountData(p *childPlan, i int) {
+	if p.mnt.ops[i].kind != opData {
+		return
+	}
+	childMountDataFS(p, i)
+	childMountDataFile(p, i)
+	childMountDataTree(p, i)
+}
+
+// childMountDataFS makes the tmpfs of a bind of Contents, never attached,
+// in ops[i].fd.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMountDataFS(p *childPlan, i int) {
+	fs, _, e := syscall.RawSyscall6(unix.SYS_FSOPEN, uintptr(unsafe.Pointer(&strTmpfs[0])), unix.FSOPEN_CLOEXEC, 0, 0, 0, 0)
+	if e != 0 {
+		childFailAt(p, stepMountFsopen, uint32(i), e)
+	}
+	syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_SET_STRING, uintptr(unsafe.Pointer(&strSource[0])), uintptr(unsafe.Pointer(&strTmpfs[0])), 0, 0)
+	if _, _, e = syscall.RawSyscall6(unix.SYS_FSCONFIG, fs, unix.FSCONFIG_CMD_CREATE, 0, 0, 0, 0); e != 0 {
+		childFailAt(p, stepMountCreateFS, uint32(i), e)
+	}
+	mnt, _, e := syscall.RawSyscall6(unix.SYS_FSMOUNT, fs, unix.FSMOUNT_CLOEXEC, 0, 0, 0, 0)
+	if e != 0 {
+		childFailAt(p, stepMountFsmount, uint32(i), e)
+	}
+	syscall.RawSyscall6(syscall.SYS_CLOSE, fs, 0, 0, 0, 0, 0)
+	p.mnt.ops[i].fd = int(mnt)
+}
+
+// childMountDataFile creates the file of a bind of Contents on its tmpfs
+// and writes it.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMountDataFile(p *childPlan, i int) {
+	op := &p.mnt.ops[i]
+	old, _, _ := syscall.RawSyscall6(syscall.SYS_UMASK, 0, 0, 0, 0, 0, 0)
+	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, uintptr(op.fd), uintptr(unsafe.Pointer(&strBindFile[0])), unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, op.mode, 0, 0)
+	syscall.RawSyscall6(syscall.SYS_UMASK, old, 0, 0, 0, 0, 0)
+	if e != 0 {
+		childFailAt(p, stepMountDataFile, uint32(i), e)
+	}
+	childMountWrite(p, i, fd)
+}
+
+// childMountDataTree clones the file of a bind of Contents as a mount of
+// its own, with its flags: ops[i].fd is then that mount, and dataMnt the
+// tmpfs, where childMountAttach unlinks the file once the bind is attached
+// (move_mount refuses a mount whose file is unlinked).
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMountDataTree(p *childPlan, i int) {
+	op := &p.mnt.ops[i]
+	mnt := uintptr(op.fd)
+	tree, _, e := syscall.RawSyscall6(unix.SYS_OPEN_TREE, mnt, uintptr(unsafe.Pointer(&strBindFile[0])), op.treeFlags, 0, 0, 0)
+	if e != 0 {
+		childFailAt(p, stepMountDataTree, uint32(i), e)
+	}
+	op.fd, op.dataMnt = int(tree), int(mnt)
+	if op.setattr {
+		if _, _, e = syscall.RawSyscall6(unix.SYS_MOUNT_SETATTR, tree, uintptr(unsafe.Pointer(&strEmpty[0])), op.attrAt, uintptr(unsafe.Pointer(&op.attr)), unsafe.Sizeof(op.attr), 0); e != 0 {
+			childFailAt(p, stepMountSetattr, uint32(i), e)
+		}
+	}
+}
+
+// childMountWrite writes the data of ops[i] to fd and closes it.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMountWrite(p *childPlan, i int, fd uintptr) {
+	op := &p.mnt.ops[i]
+	for off := 0; off < len(op.data); {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&op.data[off])), uintptr(len(op.data)-off), 0, 0, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		if e == 0 && n == 0 {
+			e = syscall.EIO
+		}
+		if e != 0 {
+			childFailAt(p, stepMountWrite, uint32(i), e)
+		}
+		off += int(n)
+	}
+	syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+}
+
 // childMountRoot sets rootFd, the root that targets are resolved in: with
 // pivot, the new root (ops[0]) attached on its base; else /.
 //
@@ -865,7 +1140,7 @@ func childMountStep(p *childPlan, i, k int) {
 		how = &m.howAny
 	}
 	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(m.rootFd), uintptr(unsafe.Pointer(&op.path[op.comps[k].prefix])), uintptr(unsafe.Pointer(how)), unix.SizeofOpenHow, 0, 0)
-	if e == syscall.ENOENT {
+	if e == syscall.ENOENT && !op.noCreate {
 		// Created in the directory just resolved, cur, by its name alone,
 		// which mkdirat and O_CREAT|O_EXCL never follow if it is a
 		// (dangling) symbolic link: they fail with EEXIST.
@@ -875,7 +1150,8 @@ func childMountStep(p *childPlan, i, k int) {
 				syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 			}
 		} else {
-			_, _, e = syscall.RawSyscall6(syscall.SYS_MKDIRAT, uintptr(m.cur), name, 0o755, 0, 0, 0)
+			childMountMkdir(p, i, k, name)
+			e = 0
 		}
 		if e != 0 {
 			childFailAt(p, stepMountCreate, uint32(i)|uint32(k+1)<<16, e)
@@ -891,6 +1167,32 @@ func childMountStep(p *childPlan, i, k int) {
 	m.cur = int(fd)
 }
 
+// childMountMkdir makes component k of the target of ops[i], name in cur:
+// with mode 0755 less the umask, or the exact mode of the entry.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMountMkdir(p *childPlan, i, k int, name uintptr) {
+	m := &p.mnt
+	op := &m.ops[i]
+	mode := op.parentMode
+	if k == len(op.comps)-1 {
+		mode = op.dirMode
+	}
+	var e syscall.Errno
+	if mode == 0 {
+		_, _, e = syscall.RawSyscall6(syscall.SYS_MKDIRAT, uintptr(m.cur), name, 0o755, 0, 0, 0)
+	} else {
+		old, _, _ := syscall.RawSyscall6(syscall.SYS_UMASK, 0, 0, 0, 0, 0, 0)
+		_, _, e = syscall.RawSyscall6(syscall.SYS_MKDIRAT, uintptr(m.cur), name, mode, 0, 0, 0)
+		syscall.RawSyscall6(syscall.SYS_UMASK, old, 0, 0, 0, 0, 0)
+	}
+	if e != 0 {
+		childFailAt(p, stepMountCreate, uint32(i)|uint32(k+1)<<16, e)
+	}
+}
+
 // childMountAttach makes ops[i] at its target, cur: attaches the mount,
 // or makes the symbolic link in it.
 //
@@ -903,6 +1205,22 @@ func childMountAttach(p *childPlan, i int) {
 	var e syscall.Errno
 	switch op.kind {
 	case opDir:
+	case opFile:
+		old, _, _ := syscall.RawSyscall6(syscall.SYS_UMASK, 0, 0, 0, 0, 0, 0)
+		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, uintptr(m.cur), uintptr(unsafe.Pointer(&op.path[op.comps[len(op.comps)-1].name])), unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, op.mode, 0, 0)
+		syscall.RawSyscall6(syscall.SYS_UMASK, old, 0, 0, 0, 0, 0)
+		if e != 0 {
+			childFailAt(p, stepMountFile, uint32(i), e)
+		}
+		childMountWrite(p, i, fd)
+	case opChmod:
+		if _, _, e = syscall.RawSyscall6(unix.SYS_FCHMODAT2, uintptr(m.cur), uintptr(unsafe.Pointer(&strEmpty[0])), op.mode, unix.AT_EMPTY_PATH, 0, 0); e != 0 {
+			childFailAt(p, stepMountChmod, uint32(i), e)
+		}
+	case opRemount:
+		if _, _, e = syscall.RawSyscall6(unix.SYS_MOUNT_SETATTR, uintptr(m.cur), uintptr(unsafe.Pointer(&strEmpty[0])), unix.AT_EMPTY_PATH, uintptr(unsafe.Pointer(&op.attr)), unsafe.Sizeof(op.attr), 0); e != 0 {
+			childFailAt(p, stepMountRemount, uint32(i), e)
+		}
 	case opSymlink:
 		if _, _, e = syscall.RawSyscall6(syscall.SYS_SYMLINKAT, uintptr(unsafe.Pointer(op.source)), uintptr(m.cur), uintptr(unsafe.Pointer(&op.path[op.comps[len(op.comps)-1].name])), 0, 0, 0); e != 0 {
 			childFailAt(p, stepMountSymlink, uint32(i), e)
@@ -912,6 +1230,11 @@ func childMountAttach(p *childPlan, i int) {
 			childFailAt(p, stepMountMove, uint32(i), e)
 		}
 		syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(op.fd), 0, 0, 0, 0, 0)
+		if op.kind == opData {
+			// Unlinked, the file is reached through the bind alone.
+			syscall.RawSyscall6(syscall.SYS_UNLINKAT, uintptr(op.dataMnt), uintptr(unsafe.Pointer(&strBindFile[0])), 0, 0, 0, 0)
+			syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(op.dataMnt), 0, 0, 0, 0, 0)
+		}
 	}
 	if m.cur != m.rootFd {
 		syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(m.cur), 0, 0, 0, 0, 0)

@@ -1,0 +1,177 @@
+package namespace_test
+
+// Tests of the options that issue 15's bwrap drop-in needed: MountSpec
+// Mode, ParentMode, Contents and the Types file, chmod and remount;
+// Loopback; Init; SeccompFilters; BlockFD and OnClone;
+// DisableUserNamespaces. Each runs on every child path, as root and as uid
+// 65534 (TestUnprivileged), and is checked from outside.
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/nsgo/nsgo/namespace"
+	"golang.org/x/sys/unix"
+)
+
+// callerUmask returns the process's umask.
+func callerUmask() os.FileMode {
+	u := unix.Umask(0o22)
+	unix.Umask(u)
+	return os.FileMode(u)
+}
+
+// modeOf returns the permission, set-ID and sticky bits of path.
+func modeOf(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode() & (os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky)
+}
+
+// tmpfsRoot returns Mounts that make a tmpfs root with the host's
+// programs bound read-only in it, for a shell to run.
+func tmpfsRoot() []namespace.MountSpec {
+	const ro = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_REC
+	ms := []namespace.MountSpec{{Source: "tmpfs", Target: "/", Type: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV}}
+	for _, d := range []string{"/usr", "/bin", "/lib", "/lib64"} {
+		if _, err := os.Stat(d); err == nil {
+			ms = append(ms, namespace.MountSpec{Source: d, Target: d, Type: "bind", Flags: ro})
+		}
+	}
+	return ms
+}
+
+// TestMountSpecFilesModes makes directories, files and binds of data with
+// their modes, chmods and remounts, as bwrap's --dir, --perms, --file,
+// --bind-data, --ro-bind-data, --chmod and --remount-ro do, and looks at
+// them from outside: modes and contents through /proc/PID/root, flags in
+// /proc/PID/mountinfo.
+func TestMountSpecFilesModes(t *testing.T) {
+	umask := callerUmask()
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		opts := v.opts
+		opts.Mounts = append(tmpfsRoot(),
+			namespace.MountSpec{Target: "/d/e", Type: "dir", Mode: 0o700},
+			namespace.MountSpec{Target: "/p/q", Type: "dir", Mode: 0o710, ParentMode: 0o750},
+			namespace.MountSpec{Target: "/f/g", Type: "file", Contents: []byte("hello\n")},
+			namespace.MountSpec{Target: "/f/s", Type: "file", Contents: []byte("x"), Mode: 0o750 | os.ModeSticky},
+			namespace.MountSpec{Target: "/f/e", Type: "file", Contents: []byte{}, Mode: 0o604},
+			namespace.MountSpec{Target: "/b/c", Type: "bind", Contents: []byte("ro data\n"), Flags: unix.MS_RDONLY, ParentMode: 0o700},
+			namespace.MountSpec{Target: "/b/w", Type: "bind", Contents: []byte("rw data\n"), Mode: 0o640},
+			namespace.MountSpec{Target: "/d", Type: "chmod", Mode: 0o711},
+			namespace.MountSpec{Target: "/f/g", Type: "chmod"},
+			namespace.MountSpec{Source: "tmpfs", Target: "/r", Type: "tmpfs"},
+			namespace.MountSpec{Source: "tmpfs", Target: "/r/sub", Type: "tmpfs"},
+			namespace.MountSpec{Target: "/r", Type: "remount", Flags: unix.MS_RDONLY},
+			namespace.MountSpec{Target: "/f/g", Type: "file", Contents: []byte("again\n")},
+		)
+		s := startWaiting(t, opts, `cat /b/c /b/w; echo x >/b/c && echo wrote ro; echo y >/b/w && cat /b/w; touch /r/x && echo wrote ro; touch /r/sub/x && echo sub rw`)
+		root := fmt.Sprintf("/proc/%d/root", s.p.Pid)
+		for _, c := range []struct {
+			path string
+			want os.FileMode
+		}{
+			{"/d", 0o711}, {"/d/e", 0o700},
+			{"/p", 0o750}, {"/p/q", 0o710},
+			{"/f", 0o755 &^ umask}, {"/f/g", 0}, {"/f/s", 0o750 | os.ModeSticky}, {"/f/e", 0o604},
+			{"/b", 0o700}, {"/b/c", 0o600}, {"/b/w", 0o640},
+		} {
+			if got := modeOf(t, root+c.path); got != c.want {
+				t.Errorf("%s: mode %v, want %v", c.path, got, c.want)
+			}
+		}
+		for path, want := range map[string]string{"/f/g": "again\n", "/f/e": "", "/b/c": "ro data\n"} {
+			if b, err := os.ReadFile(root + path); err != nil && !(path == "/f/g" && errors.Is(err, os.ErrPermission)) || err == nil && string(b) != want {
+				t.Errorf("%s: %q %v, want %q", path, b, err, want)
+			}
+		}
+		flags := map[string]string{}
+		for _, e := range readMountinfo(t, s.p.Pid) {
+			flags[e.point] = e.fstype + " " + flagsOf(e)
+			if e.point == "/b/c" && e.root != "/bindfile//deleted" {
+				t.Errorf("/b/c: root %q in mountinfo, want /bindfile//deleted", e.root)
+			}
+		}
+		for point, want := range map[string]string{"/b/c": "tmpfs ro", "/b/w": "tmpfs ", "/r": "tmpfs ro", "/r/sub": "tmpfs "} {
+			if got := flags[point]; got != want {
+				t.Errorf("mount %s: %q, want %q", point, got, want)
+			}
+		}
+		out := s.finish(t)
+		for _, want := range []string{"ro data\nrw data\n", "/b/c: Read-only file system", "\ny\n", "/r/x': Read-only file system", "sub rw\n"} {
+			if !strings.Contains(out, want) || strings.Contains(out, "wrote ro") {
+				t.Errorf("inside: %q, want %q in it and no write to a read-only mount", out, want)
+			}
+		}
+	})
+}
+
+// TestMountSpecFilesBadInput gives each new field and Type a value that
+// cannot work: an error before the clone naming it, or from the child
+// naming the step; nothing is left behind (eachMountCase checks).
+func TestMountSpecFilesBadInput(t *testing.T) {
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		outside := t.TempDir()
+		if err := os.Symlink(outside+"/x", outside+"/link"); err != nil {
+			t.Fatal(err)
+		}
+		root := func(ms ...namespace.MountSpec) []namespace.MountSpec { return append(tmpfsRoot(), ms...) }
+		n := len(tmpfsRoot())
+		for _, c := range []struct {
+			name   string
+			mounts []namespace.MountSpec
+			want   string
+			is     error
+		}{
+			{"mode bits", root(namespace.MountSpec{Target: "/d", Type: "dir", Mode: os.ModeDir | 0o755}), "Mode 020000000755 (drwxr-xr-x): only permission bits", nil},
+			{"parent mode bits", root(namespace.MountSpec{Target: "/d/e", Type: "dir", ParentMode: os.ModeSymlink}), "ParentMode", nil},
+			{"mode on a tmpfs", root(namespace.MountSpec{Source: "tmpfs", Target: "/t", Type: "tmpfs", Mode: 0o700}), "Mode is for a dir, a file, a chmod or a bind of Contents, not a tmpfs", nil},
+			{"contents on a dir", root(namespace.MountSpec{Target: "/d", Type: "dir", Contents: []byte("x")}), "Contents is for a file, or a bind without Source", nil},
+			{"contents with source", root(namespace.MountSpec{Source: "/usr", Target: "/d", Type: "bind", Contents: []byte("x")}), "Contents is for a file, or a bind without Source", nil},
+			{"bind without source or contents", root(namespace.MountSpec{Target: "/d", Type: "bind"}), "empty Source (a bind of new data has Contents, not nil)", nil},
+			{"data as root", []namespace.MountSpec{{Target: "/", Type: "bind", Contents: []byte("x")}}, "a bind of Contents cannot be the new root", nil},
+			{"data recursive", root(namespace.MountSpec{Target: "/d", Type: "bind", Contents: []byte("x"), Flags: unix.MS_REC}), "MS_REC: a bind of Contents is one file", nil},
+			{"file with source", root(namespace.MountSpec{Source: "/x", Target: "/f", Type: "file"}), "a file takes no Source, Flags or Data", nil},
+			{"file as root", []namespace.MountSpec{{Target: "/", Type: "file"}}, "a file cannot be the new root", nil},
+			{"remount first on /", []namespace.MountSpec{{Target: "/", Type: "remount"}}, "a remount cannot be the new root", nil},
+			{"remount flags", root(namespace.MountSpec{Target: "/usr", Type: "remount", Flags: unix.MS_NOSUID}), "Flags 0x2: a remount adds MS_RDONLY only", nil},
+			{"parent mode on chmod", root(namespace.MountSpec{Target: "/usr", Type: "chmod", ParentMode: 0o700}), "a chmod creates nothing", nil},
+			{"chmod missing", root(namespace.MountSpec{Target: "/none", Type: "chmod", Mode: 0o700}),
+				fmt.Sprintf("child mount %d (chmod on /none): open /none in the root (openat2 RESOLVE_IN_ROOT): no such file or directory", n), os.ErrNotExist},
+			{"remount not a mount point", root(namespace.MountSpec{Target: "/usr/bin", Type: "remount"}),
+				fmt.Sprintf("child mount %d (remount on /usr/bin): mount_setattr MOUNT_ATTR_RDONLY: invalid argument", n), syscall.EINVAL},
+			{"file over a link", root(namespace.MountSpec{Source: outside + "/x", Target: "/l", Type: "symlink"}, namespace.MountSpec{Target: "/l", Type: "file", Contents: []byte("x")}),
+				fmt.Sprintf("child mount %d (file on /l): create /l (mode 0666, O_NOFOLLOW): too many levels of symbolic links", n+1), syscall.ELOOP},
+			{"file over a directory", root(namespace.MountSpec{Target: "/usr", Type: "file", Contents: []byte("x")}),
+				fmt.Sprintf("child mount %d (file on /usr): create /usr", n), syscall.EISDIR},
+			{"chmod read-only", root(namespace.MountSpec{Target: "/usr", Type: "chmod", Mode: 0o700}),
+				fmt.Sprintf("child mount %d (chmod on /usr): chmod 0700 (fchmodat2): read-only file system", n), syscall.EROFS},
+		} {
+			opts := v.opts
+			opts.Mounts = c.mounts
+			opts.Path = "/bin/true"
+			p, err := namespace.Spawn(opts)
+			if err == nil {
+				p.Wait()
+				t.Errorf("%s: no error", c.name)
+				continue
+			}
+			if strings.Contains(err.Error(), ": test: ") {
+				continue
+			}
+			if !strings.Contains(err.Error(), c.want) || (c.is != nil && !errors.Is(err, c.is)) {
+				t.Errorf("%s: error %q, want one with %q matching %v", c.name, err, c.want, c.is)
+			}
+			if got := dirNames(t, outside); len(got) != 1 {
+				t.Errorf("%s: the caller's %s has %q", c.name, outside, got)
+			}
+		}
+	})
+}
