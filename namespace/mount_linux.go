@@ -252,7 +252,7 @@ type mountOp struct {
 	data                      []byte
 	noCreate                  bool // a missing component is an error (chmod, remount)
 	dataMnt                   int  // the child's: the tmpfs of a bind of Contents
-	fd    int // the detached mount, written by the child (by the parent for opBindFd)
+	fd                        int  // the detached mount, written by the child (by the parent for opBindFd)
 }
 
 type mountComp struct{ prefix, name uint32 }
