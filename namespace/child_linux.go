@@ -382,6 +382,7 @@ func childMain(p *childPlan) {
 	childRefork(p)
 	childSession(p)
 	childMounts(p)
+	childNet(p)
 	childNames(p)
 	childTime(p)
 	childFdsLift(p)

@@ -175,3 +175,68 @@ func TestMountSpecFilesBadInput(t *testing.T) {
 		}
 	})
 }
+
+// localAddrs returns the local addresses that /proc/PID/net/fib_trie of
+// pid's network namespace lists: 127.0.0.1 once lo is up.
+func localAddrs(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/fib_trie", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "/32 host LOCAL") && i > 0 {
+			out = append(out, strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(lines[i-1]), "|--")))
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// TestLoopback brings up lo in a new network namespace, as bwrap's
+// --unshare-net does: from outside, the namespace's fib_trie has
+// 127.0.0.1 (none without Loopback), and inside too.
+func TestLoopback(t *testing.T) {
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		for _, up := range []bool{false, true} {
+			opts := v.opts
+			opts.New |= namespace.Net
+			opts.Loopback = up
+			s := startWaiting(t, opts, `grep -c "host LOCAL" /proc/self/net/fib_trie`)
+			got, want := localAddrs(t, s.p.Pid), ""
+			if up {
+				want = "127.0.0.1 127.0.0.1" // in the local and main tables, as with bwrap
+			}
+			if got != want {
+				t.Errorf("Loopback %v: local addresses %q, want %q", up, got, want)
+			}
+			if out := s.finishAny(t); out != map[bool]string{false: "0\n", true: "4\n"}[up] {
+				t.Errorf("Loopback %v: inside, %q local addresses", up, out)
+			}
+		}
+	})
+}
+
+// TestLoopbackBadInput: Loopback without a new network namespace is an
+// error before any clone.
+func TestLoopbackBadInput(t *testing.T) {
+	before := takeCounts(t)
+	_, err := namespace.Spawn(namespace.Options{Path: "/bin/true", Loopback: true})
+	if err == nil || !strings.Contains(err.Error(), "Loopback needs a new net namespace") {
+		t.Errorf("error %v, want one saying Loopback needs a new net namespace", err)
+	}
+	checkNoLeak(t, before)
+}
+
+// finishAny releases the program and returns its output, whatever its
+// exit status.
+func (s *started) finishAny(t *testing.T) string {
+	t.Helper()
+	s.in.Write([]byte("go\n"))
+	s.in.Close()
+	if _, err := s.p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return s.out.String()
+}
