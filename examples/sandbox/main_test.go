@@ -1,0 +1,569 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain runs the command itself when the test re-executes its own binary,
+// as bwrap: argv[0] is "bwrap", so that the usage line reads as bwrap's.
+func TestMain(m *testing.M) {
+	if os.Getenv("NSGO_SANDBOX_CLI") == "1" {
+		args := []string{"bwrap"}
+		if a := os.Getenv("NSGO_SANDBOX_ARGS"); a != "" {
+			args = append(args, strings.Split(a, "\x1f")...)
+		}
+		os.Unsetenv("NSGO_SANDBOX_CLI")
+		os.Unsetenv("NSGO_SANDBOX_ARGS")
+		os.Exit(run(args))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// result is what one run of bwrap or of this command gave.
+type result struct {
+	stdout, stderr string
+	code           int
+	info, status   string // what --info-fd 3 and --json-status-fd 4 received
+}
+
+// runner runs a command line through bwrap or through this command, as the
+// current user or as uid 65534.
+type runner struct {
+	name   string
+	bin    string // bwrap's path, or this test binary
+	asSelf bool   // this command, through the test binary
+	nobody bool
+}
+
+// cliBinary returns a copy of the test binary that uid 65534 can run (the
+// go command's build directory is not for others).
+func cliBinary(t *testing.T) string {
+	t.Helper()
+	if os.Getuid() != 0 {
+		return os.Args[0]
+	}
+	dir, err := os.MkdirTemp("", "nsgo-sandbox-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "sandbox.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// runners are bwrap and this command, as the current user and, for root,
+// as uid 65534 too.
+func runners(t *testing.T) [][2]runner {
+	t.Helper()
+	bwrap, err := exec.LookPath("bwrap")
+	if err != nil {
+		t.Skip("bwrap 0.8.0 is the reference; install bubblewrap:", err)
+	}
+	self := cliBinary(t)
+	who := []bool{false}
+	if os.Getuid() == 0 {
+		who = append(who, true)
+	}
+	var rs [][2]runner
+	for _, nobody := range who {
+		suffix := fmt.Sprintf(" (uid %d)", os.Getuid())
+		if nobody {
+			suffix = " (uid 65534)"
+		}
+		rs = append(rs, [2]runner{
+			{name: "bwrap" + suffix, bin: bwrap, nobody: nobody},
+			{name: "sandbox" + suffix, bin: self, asSelf: true, nobody: nobody},
+		})
+	}
+	return rs
+}
+
+// run runs args with descriptors 3 and 4 as pipes for --info-fd and
+// --json-status-fd, and extra files from 5 on.
+func (r runner) run(t *testing.T, args []string, extra ...*os.File) result {
+	t.Helper()
+	cmd := exec.Command(r.bin, args...)
+	cmd.Dir = "/tmp"
+	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent", "LANG=C"}
+	if r.asSelf {
+		cmd.Env = append(cmd.Env, "NSGO_SANDBOX_CLI=1", "NSGO_SANDBOX_ARGS="+strings.Join(args, "\x1f"))
+		cmd.Args = cmd.Args[:1]
+	}
+	if r.nobody {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	infoR, infoW, _ := os.Pipe()
+	statusR, statusW, _ := os.Pipe()
+	defer infoR.Close()
+	defer statusR.Close()
+	cmd.ExtraFiles = append([]*os.File{infoW, statusW}, extra...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	infoW.Close()
+	statusW.Close()
+	infoC, statusC := make(chan string), make(chan string)
+	go func() { b, _ := readAll(infoR); infoC <- string(b) }()
+	go func() { b, _ := readAll(statusR); statusC <- string(b) }()
+	err := cmd.Wait()
+	res := result{stdout: stdout.String(), stderr: stderr.String(), info: <-infoC, status: <-statusC}
+	if ee, ok := err.(*exec.ExitError); ok {
+		res.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// openDir makes a temporary directory that uid 65534 can enter.
+func openDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nsgo-sandbox-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	return dir
+}
+
+func readAll(f *os.File) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := b.ReadFrom(f)
+	return b.Bytes(), err
+}
+
+// hostMounts is the set of the host's mounts (mount point, root, type),
+// other than the temporary directories that concurrent tests mount under.
+func hostMounts(t *testing.T) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || strings.HasPrefix(f[4], os.TempDir()+"/") {
+			continue
+		}
+		set[f[3]+" "+f[4]+" "+f[len(f)-3]] = true
+	}
+	return set
+}
+
+// leftovers lists the processes whose command line holds marker.
+func leftovers(marker string) []string {
+	var found []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && bytes.Contains(b, []byte(marker)) {
+			found = append(found, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return found
+}
+
+// base gives the sandbox the host's programs and libraries, read-only.
+var base = []string{"--ro-bind", "/usr", "/usr", "--ro-bind", "/bin", "/bin", "--ro-bind", "/lib", "/lib", "--ro-bind-try", "/lib64", "/lib64"}
+
+// probe is what the command in the sandbox reports of itself: identity,
+// capabilities, the shape of its mounts, files and their modes, its
+// namespaces, its working directory and environment.
+const probe = `echo "id $(id -u) $(id -g) $(id -G)"
+echo "pid $$"
+grep -e ^Cap -e ^NoNewPrivs /proc/self/status 2>/dev/null
+echo "hostname $(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
+echo "pwd $(pwd) PWD=$PWD"
+echo "env $(env | grep -c .) FOO=$FOO"
+while read -r id parent dev root mnt opts rest; do echo "mount $mnt $root $opts ${rest#*- }" | cut -d' ' -f1-6; done < /proc/self/mountinfo 2>/dev/null
+for f in / /tmp /dev /dev/null /dev/pts /dev/shm /dev/ptmx /dev/fd /proc /data /data/x /sub /link /d /d/e; do
+  [ -e "$f" ] || [ -L "$f" ] && echo "file $f $(stat -c '%A %U %G' "$f")"
+done
+for n in cgroup ipc mnt net pid uts; do echo "ns $n $(stat -L -c %i /proc/self/ns/$n 2>/dev/null)"; done
+ip -o link show lo 2>/dev/null | grep -o 'state [A-Z]*'
+exit 3`
+
+// compareCase runs one command line through bwrap and this command and
+// compares what they give; it returns them for checks of their own.
+func compareCase(t *testing.T, pair [2]runner, args []string, extra ...*os.File) (want, got result) {
+	t.Helper()
+	before := hostMounts(t)
+	want = pair[0].run(t, args, extra...)
+	got = pair[1].run(t, args, extra...)
+	if strings.Contains(got.stderr, "not supported yet") {
+		t.Skipf("%s: %s", pair[1].name, got.stderr)
+	}
+	wantOut, gotOut := unmask.Replace(masked.ReplaceAllString(want.stdout, "$1$2 N")), unmask.Replace(masked.ReplaceAllString(got.stdout, "$1$2 N"))
+	if want.code != got.code || wantOut != gotOut {
+		t.Errorf("%s exited %d, %s exited %d\n%s", pair[0].name, want.code, pair[1].name, got.code, lineDiff(wantOut, gotOut))
+	}
+	if want.stderr != got.stderr {
+		t.Errorf("stderr: %s %q, %s %q", pair[0].name, want.stderr, pair[1].name, got.stderr)
+	}
+	after := hostMounts(t)
+	for m := range after {
+		if !before[m] {
+			t.Errorf("left mounted on the host: %s", m)
+		}
+	}
+	return want, got
+}
+
+// lineDiff shows the lines that differ between a and b.
+func lineDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out strings.Builder
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			fmt.Fprintf(&out, "  bwrap:   %s\n  sandbox: %s\n", x, y)
+		}
+	}
+	return out.String()
+}
+
+// masked replaces what differs between two sandboxes by nature: the
+// namespaces' inode numbers, which checkInfo checks against --info-fd.
+// The PID of a command outside a new PID namespace differs too, and the
+// root of bwrap's root mount is its directory "/newroot" on the tmpfs.
+var masked = regexp.MustCompile(`(?m)^(ns \w+|pid) \d\d+$|^(mount /) /newroot`)
+
+// unmask undoes masked's "N" for bwrap's root mount, whose root is "/".
+var unmask = strings.NewReplacer("\nmount / N ", "\nmount / / ")
+
+// checkInfo checks the JSON of --info-fd and --json-status-fd against the
+// namespaces the command saw inside: the same keys as bwrap's, and inode
+// numbers that are the command's own.
+func checkInfo(t *testing.T, name string, r result, wantKeys []string) {
+	t.Helper()
+	var info map[string]int64
+	if err := json.Unmarshal([]byte(r.info), &info); err != nil {
+		t.Errorf("%s: --info-fd: %v: %q", name, err, r.info)
+		return
+	}
+	var keys []string
+	for k := range info {
+		keys = append(keys, k)
+	}
+	if fmt.Sprint(sorted(keys)) != fmt.Sprint(wantKeys) {
+		t.Errorf("%s: --info-fd keys %v, bwrap's %v", name, sorted(keys), wantKeys)
+	}
+	if info["child-pid"] <= 0 {
+		t.Errorf("%s: child-pid %d", name, info["child-pid"])
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && f[0] == "ns" {
+			if id, ok := info[f[1]+"-namespace"]; ok && strconv.FormatInt(id, 10) != f[2] {
+				t.Errorf("%s: --info-fd %s-namespace %d, inside %s", name, f[1], id, f[2])
+			}
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(r.status), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], `{ "child-pid": `+strconv.FormatInt(info["child-pid"], 10)) || lines[1] != fmt.Sprintf(`{ "exit-code": %d }`, r.code) {
+		t.Errorf("%s: --json-status-fd %q", name, r.status)
+	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// TestCompare runs a table of command lines through bwrap 0.8.0 and this
+// command, as root and as uid 65534, and compares standard output (the
+// probe's report from inside: identity, capabilities, mounts, files and
+// modes, working directory, environment), exit status and standard error;
+// the JSON of --info-fd and --json-status-fd against the namespaces inside;
+// and that nothing stays mounted on the host or running.
+func TestCompare(t *testing.T) {
+	dataDir := openDir(t)
+	os.WriteFile(filepath.Join(dataDir, "x"), []byte("x"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		keys []string // --info-fd's keys
+	}{
+		{"issue's sandbox", append([]string{"--unshare-all", "--uid", "0", "--gid", "0"}, append(base, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")...),
+			[]string{"cgroup-namespace", "child-pid", "ipc-namespace", "mnt-namespace", "net-namespace", "pid-namespace", "uts-namespace"}},
+		{"as pid 1, share net", append([]string{"--unshare-all", "--share-net", "--as-pid-1", "--hostname", "box"}, append(base, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")...),
+			[]string{"cgroup-namespace", "child-pid", "ipc-namespace", "mnt-namespace", "pid-namespace", "uts-namespace"}},
+		{"user and mount only", append([]string{"--unshare-user", "--bind", dataDir, "/data", "--dir", "/d/e", "--symlink", "/usr", "/link"}, base...),
+			[]string{"child-pid", "mnt-namespace"}},
+		{"uid 1000, env, chdir", append([]string{"--unshare-user", "--unshare-ipc", "--uid", "1000", "--gid", "1000", "--clearenv", "--setenv", "FOO", "bar", "--setenv", "PATH", "/usr/bin", "--chdir", "/usr", "--tmpfs", "/tmp"}, base...),
+			[]string{"child-pid", "ipc-namespace", "mnt-namespace"}},
+		{"caps and size", append([]string{"--unshare-user", "--unshare-uts", "--cap-drop", "ALL", "--cap-add", "CAP_NET_RAW", "--size", "1048576", "--tmpfs", "/tmp", "--ro-bind-try", "/nonexistent", "/x", "--dev-bind", "/dev/null", "/sub"}, base...),
+			[]string{"child-pid", "mnt-namespace", "uts-namespace"}},
+		{"perms, file and data", append(append([]string{"--unshare-user"}, base...), "--perms", "0700", "--tmpfs", "/tmp", "--perms", "0750", "--dir", "/d/e", "--remount-ro", "/usr", "--chmod", "0700", "/d"),
+			[]string{"child-pid", "mnt-namespace"}},
+		{"mqueue and proc without a PID namespace", append([]string{"--unshare-user", "--unshare-ipc", "--mqueue", "/dev/mqueue", "--proc", "/proc"}, base...),
+			[]string{"child-pid", "ipc-namespace", "mnt-namespace"}},
+	}
+	for _, pair := range runners(t) {
+		for _, c := range cases {
+			t.Run(pair[1].name+"/"+c.name, func(t *testing.T) {
+				marker := fmt.Sprintf("nsgo-sandbox-marker-%d", os.Getpid())
+				args := append(append([]string{"--info-fd", "3", "--json-status-fd", "4"}, c.args...), "/bin/sh", "-c", probe, marker)
+				want, got := compareCase(t, pair, args)
+				checkInfo(t, pair[0].name, want, c.keys)
+				checkInfo(t, pair[1].name, got, c.keys)
+				if want.code != 3 {
+					t.Errorf("bwrap exited %d: %s", want.code, want.stderr)
+				}
+				if l := leftovers(marker); len(l) > 0 {
+					t.Errorf("still running: %v", l)
+				}
+			})
+		}
+	}
+}
+
+// TestExitStatus checks the exit statuses: the command's own, 128 plus a
+// signal's number, and 1 for a command that is not there.
+func TestExitStatus(t *testing.T) {
+	for _, pair := range runners(t) {
+		for _, c := range [][]string{
+			append(append([]string{"--unshare-user"}, base...), "/bin/sh", "-c", "exit 42"),
+			append(append([]string{"--unshare-user", "--unshare-pid", "--as-pid-1"}, base...), "/bin/sh", "-c", "echo x; kill -KILL $$"),
+			append(append([]string{"--unshare-user"}, base...), "/bin/sh", "-c", "kill -TERM $$"),
+			append(append([]string{"--unshare-user"}, base...), "/nonexistent"),
+			append(append([]string{"--unshare-user"}, base...), "sh", "-c", "echo found by PATH"),
+		} {
+			t.Run(pair[1].name+"/"+strings.Join(c[len(c)-2:], " "), func(t *testing.T) {
+				compareCase(t, pair, c)
+			})
+		}
+	}
+}
+
+// TestBadInput runs command lines that bwrap refuses: each must get bwrap's
+// message, word for word, and exit status 1, with nothing started (the
+// command would print "started") and nothing mounted on the host.
+func TestBadInput(t *testing.T) {
+	dir := openDir(t)
+	bad7 := filepath.Join(dir, "bad7")
+	os.WriteFile(bad7, []byte("abcdefg"), 0o644)
+	badProg := filepath.Join(dir, "badprog")
+	// BPF_RET, then a jump beyond the end of the program.
+	os.WriteFile(badProg, []byte{6, 0, 0, 0, 0, 0, 0, 0, 0x15, 0, 5, 0, 0, 0, 0, 0}, 0o644)
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, nil, 0o644)
+	started := []string{"/bin/sh", "-c", "echo started"}
+	cases := []struct {
+		name    string
+		args    []string
+		seccomp string // a file for descriptor 5
+	}{
+		{"unknown option", []string{"--foo", "true"}, ""},
+		{"missing argument", []string{"--bind", "/"}, ""},
+		{"missing argument at the end", []string{"--tmpfs"}, ""},
+		{"no command", []string{"--unshare-user"}, ""},
+		{"bind source missing", append(append([]string{"--ro-bind", "/nonexistent-nsgo", "/x"}, base...), started...), ""},
+		{"size without tmpfs", append([]string{"--size", "100", "--dir", "/x"}, started...), ""},
+		{"size zero", append([]string{"--size", "0", "--tmpfs", "/x"}, started...), ""},
+		{"perms without an option that uses it", append([]string{"--perms", "0700", "--bind", "/", "/"}, started...), ""},
+		{"perms not octal", append([]string{"--perms", "0800", "--dir", "/x"}, started...), ""},
+		{"seccomp not a multiple of 8", append(append([]string{"--seccomp", "5"}, base...), started...), bad7},
+		{"seccomp program invalid", append(append([]string{"--seccomp", "5"}, base...), started...), badProg},
+		{"seccomp program empty", append(append([]string{"--seccomp", "5"}, base...), started...), empty},
+		{"add-seccomp-fd not a multiple of 8", append(append([]string{"--add-seccomp-fd", "5"}, base...), started...), bad7},
+		{"unknown capability", append([]string{"--cap-add", "cap_bogus"}, started...), ""},
+		{"capability without cap_", append([]string{"--cap-drop", "net_raw"}, started...), ""},
+		{"hostname without uts", append([]string{"--hostname", "x"}, started...), ""},
+		{"as-pid-1 without pid", append([]string{"--as-pid-1"}, started...), ""},
+		{"userns with unshare-user", append([]string{"--userns", "5", "--unshare-user"}, started...), ""},
+		{"invalid fd", append([]string{"--info-fd", "x"}, started...), ""},
+		{"invalid uid", append([]string{"--uid", "-1"}, started...), ""},
+		{"labels", append([]string{"--exec-label", "x"}, started...), ""},
+	}
+	for _, pair := range runners(t) {
+		for _, c := range cases {
+			t.Run(pair[1].name+"/"+c.name, func(t *testing.T) {
+				var extra []*os.File
+				if c.seccomp != "" {
+					for range 2 {
+						f, err := os.Open(c.seccomp)
+						if err != nil {
+							t.Fatal(err)
+						}
+						defer f.Close()
+						extra = append(extra, f)
+					}
+				}
+				before := hostMounts(t)
+				want := pair[0].run(t, c.args, extra[:min(1, len(extra))]...)
+				var got result
+				if len(extra) > 1 {
+					got = pair[1].run(t, c.args, extra[1])
+				} else {
+					got = pair[1].run(t, c.args)
+				}
+				want.stderr = strings.Replace(want.stderr, "usage: "+pair[0].bin, "usage: bwrap", 1)
+				got.stderr = strings.Replace(got.stderr, argv0Help, "", 1)
+				if want.code != 1 || got.code != 1 || want.stderr != got.stderr || got.stdout != "" || want.stdout != "" {
+					t.Errorf("bwrap: exit %d, %q %q\nsandbox: exit %d, %q %q", want.code, want.stdout, want.stderr, got.code, got.stdout, got.stderr)
+				}
+				if got.info != "" || got.status != "" {
+					t.Errorf("reported a sandbox: %q %q", got.info, got.status)
+				}
+				for m := range hostMounts(t) {
+					if !before[m] {
+						t.Errorf("left mounted on the host: %s", m)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestEscape checks targets that would lead out of the new root: through
+// "..", which bwrap follows out of its new root onto its own tmpfs (exit
+// 0), and this command refuses; and through a symbolic link to a host
+// path, which both resolve inside the new root. Each is an error with
+// bwrap's prefix and exit status 1, nothing started, and nothing made or
+// mounted on the host.
+func TestEscape(t *testing.T) {
+	root := openDir(t)
+	os.Chmod(root, 0o777)
+	victim := openDir(t)
+	os.Chmod(victim, 0o777)
+	os.Symlink(victim, filepath.Join(root, "abs"))
+	os.Symlink("../../../../../../.."+victim, filepath.Join(root, "rel"))
+	self := cliBinary(t)
+	for _, nobody := range []bool{false, os.Getuid() == 0} {
+		r := runner{name: "sandbox", bin: self, asSelf: true, nobody: nobody}
+		for _, c := range [][]string{
+			{"--tmpfs", "../../x"},
+			{"--dir", "/a/../../b"},
+			{"--bind", root, "/", "--tmpfs", "/abs/escaped"},
+			{"--bind", root, "/", "--dir", "/rel/escaped"},
+			{"--bind", root, "/", "--symlink", "x", "/abs/escaped"},
+		} {
+			t.Run(fmt.Sprint(nobody, c), func(t *testing.T) {
+				before := hostMounts(t)
+				args := append(append(append([]string{"--unshare-user"}, base...), c...), "/bin/sh", "-c", "echo started")
+				got := r.run(t, args)
+				if got.code != 1 || !strings.HasPrefix(got.stderr, "bwrap: ") || strings.Count(got.stderr, "\n") != 1 || got.stdout != "" {
+					t.Errorf("exit %d, %q %q", got.code, got.stdout, got.stderr)
+				}
+				if ents, _ := os.ReadDir(victim); len(ents) > 0 {
+					t.Errorf("made on the host: %v", ents)
+				}
+				if _, err := os.Lstat("/x"); err == nil {
+					t.Errorf("/x made on the host")
+				}
+				for m := range hostMounts(t) {
+					if !before[m] {
+						t.Errorf("left mounted on the host: %s", m)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestTry checks the -try forms against bwrap: a missing source is skipped
+// and its target not made.
+func TestTry(t *testing.T) {
+	for _, pair := range runners(t) {
+		for _, flag := range []string{"--bind-try", "--ro-bind-try", "--dev-bind-try"} {
+			t.Run(pair[1].name+"/"+flag, func(t *testing.T) {
+				args := append(append([]string{"--unshare-user", flag, "/nonexistent-nsgo", "/x"}, base...), "/bin/sh", "-c", "ls /; test -e /x || echo no /x")
+				_, got := compareCase(t, pair, args)
+				if !strings.Contains(got.stdout, "no /x") {
+					t.Errorf("/x made: %q", got.stdout)
+				}
+			})
+		}
+	}
+}
+
+// argv0Help is the line of --help for --argv0, which bwrap 0.8.0 lacks.
+const argv0Help = "    --argv0 VALUE                Set argv[0] to the value VALUE before running the program\n"
+
+// TestHelpVersion compares --help and --version with bwrap's.
+func TestHelpVersion(t *testing.T) {
+	for _, pair := range runners(t)[:1] {
+		for _, args := range [][]string{{"--help"}, {"--version"}, {"--version", "--foo"}, {"--unshare-user", "--help"}} {
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				want := pair[0].run(t, args)
+				got := pair[1].run(t, args)
+				wantOut := strings.Replace(want.stdout, "usage: "+pair[0].bin, "usage: bwrap", 1)
+				// --argv0 is bwrap 0.9.0's, listed last.
+				gotOut := strings.Replace(got.stdout, argv0Help, "", 1)
+				if want.code != got.code || wantOut != gotOut || want.stderr != got.stderr {
+					t.Errorf("bwrap exit %d, sandbox exit %d\n%s", want.code, got.code, lineDiff(wantOut, gotOut))
+				}
+			})
+		}
+	}
+}
+
+// TestPassedDescriptors checks that descriptors the caller passes on reach
+// the command, as bwrap passes them, and those the options consume do not.
+func TestPassedDescriptors(t *testing.T) {
+	f, err := os.Open("/etc/hostname")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer f.Close()
+	for _, pair := range runners(t) {
+		t.Run(pair[1].name, func(t *testing.T) {
+			args := append(append([]string{"--unshare-user", "--info-fd", "3", "--proc", "/proc", "--dev", "/dev"}, base...), "/bin/sh", "-c", "ls /proc/self/fd | sort -n | tr '\\n' ' '; head -c 1 <&5 >/dev/null && echo fd5 readable")
+			compareCase(t, pair, args, f)
+		})
+	}
+}
+
+// TestArgv0 checks --argv0 (bwrap 0.9.0's, which 0.8.0 refuses).
+func TestArgv0(t *testing.T) {
+	r := runner{name: "sandbox", bin: os.Args[0], asSelf: true}
+	got := r.run(t, append(append([]string{"--unshare-user", "--argv0", "named"}, base...), "/bin/sh", "-c", `echo "$0"`))
+	if got.code != 0 || got.stdout != "named\n" {
+		t.Errorf("exit %d, %q %q", got.code, got.stdout, got.stderr)
+	}
+	got = r.run(t, []string{"--argv0", "a", "--argv0", "b", "true"})
+	if got.code != 1 || got.stderr != "bwrap: --argv0 used multiple times\n" {
+		t.Errorf("exit %d, %q", got.code, got.stderr)
+	}
+}
