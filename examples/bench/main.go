@@ -15,7 +15,10 @@
 //   - a sandbox as bwrap makes it (a tmpfs root with read-only binds of
 //     /usr, /bin, /lib and /lib64, /proc, a minimal /dev, a tmpfs /tmp, in
 //     new user, mount, PID, IPC, UTS, network and cgroup namespaces), from
-//     one Spawn against bwrap 0.8.0 started with os/exec.
+//     one Spawn against bwrap 0.8.0 started with os/exec;
+//   - the same command line as a whole process: examples/sandbox, built
+//     once into a temporary directory, against bwrap 0.8.0, both started
+//     with os/exec.
 //
 // It is a module of its own so that nsgo's go.mod keeps its three
 // dependencies. Run it as root for every row:
@@ -153,6 +156,13 @@ func run() error {
 	}})
 	rows = append(rows, row{"sandbox: bwrap --unshare-all, tmpfs root, ro binds, proc, dev, tmp", "<= 0.25x bwrap", []peer{
 		{"nsgo Spawn", sandboxNSGo()},
+		{"bwrap 0.8.0", command("bwrap", bwrapArgs...)},
+		{"/bin/true alone", command("/bin/true")},
+	}})
+	sandboxBin, removeSandbox := buildSandbox()
+	defer removeSandbox()
+	rows = append(rows, row{"bwrap's command line, whole process: examples/sandbox", "<= 0.5x bwrap", []peer{
+		{"examples/sandbox", command(sandboxBin, bwrapArgs...)},
 		{"bwrap 0.8.0", command("bwrap", bwrapArgs...)},
 		{"/bin/true alone", command("/bin/true")},
 	}})
@@ -304,6 +314,27 @@ func buildC() (bin string, remove func()) {
 	return bin, remove
 }
 
+// buildSandbox builds examples/sandbox into a temporary directory, which
+// remove deletes; bin is "" when the build fails, and the row says the peer
+// is not available.
+func buildSandbox() (bin string, remove func()) {
+	remove = func() {}
+	dir, err := os.MkdirTemp("", "nsgo-bench-sandbox")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return "", remove
+	}
+	remove = func() { os.RemoveAll(dir) }
+	bin = filepath.Join(dir, "sandbox")
+	cmd := exec.Command("go", "build", "-o", bin, "./examples/sandbox")
+	cmd.Dir = "../.."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: go build ./examples/sandbox: %v\n%s", err, out)
+		return "", remove
+	}
+	return bin, remove
+}
+
 // spawnC runs the C program bin for a batch; it reports the median of its own
 // batch, which a round takes as its figure.
 func spawnC(bin string, kinds namespace.Kind) func(int) (time.Duration, error) {
@@ -321,7 +352,7 @@ func spawnC(bin string, kinds namespace.Kind) func(int) (time.Duration, error) {
 }
 
 func command(name string, args ...string) func(int) (time.Duration, error) {
-	if _, err := exec.LookPath(name); err != nil {
+	if _, err := exec.LookPath(name); name == "" || err != nil {
 		return func(int) (time.Duration, error) { return 0, errUnavailable }
 	}
 	return func(n int) (time.Duration, error) {
