@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -177,4 +178,42 @@ func unshareNet(t testing.TB) *namespace.Handle {
 	}
 	t.Cleanup(func() { h.Close() })
 	return h
+}
+
+// inOwnMountNS runs the calling test in a mount namespace of its own, for a
+// test that must mount in its caller's namespace: other packages' tests,
+// which go test runs at the same time, compare the host's mountinfo before
+// and after. The first call re-runs the test binary with only this test, as
+// a child in a new mount namespace (private: nothing reaches the host),
+// reports its outcome and returns false, and the caller returns. In that
+// re-run it returns true.
+func inOwnMountNS(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv("NSGO_OWN_MNTNS") == t.Name() {
+		return true
+	}
+	args := []string{"namespace.test", "-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.v", "-test.count=1"}
+	if testing.Short() {
+		args = append(args, "-test.short")
+	}
+	var out strings.Builder
+	p, err := namespace.Spawn(namespace.Options{
+		Path: "/proc/self/exe", Args: args,
+		Env: append(os.Environ(), "NSGO_OWN_MNTNS="+t.Name(), "NSGO_NO_REEXEC=1"),
+		New: namespace.Mount, Stdout: &out, Stderr: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := p.Wait()
+	switch {
+	case err != nil || !st.Success():
+		t.Fatalf("%s in a mount namespace of its own: %v %v\n%s", t.Name(), st, err, out.String())
+	case strings.Contains(out.String(), "--- SKIP: "+t.Name()):
+		t.Skipf("in a mount namespace of its own:\n%s", out.String())
+	case !strings.Contains(out.String(), "--- PASS: "+t.Name()):
+		t.Fatalf("%s did not run in a mount namespace of its own:\n%s", t.Name(), out.String())
+	}
+	t.Logf("ran in a mount namespace of its own:\n%s", out.String())
+	return false
 }
