@@ -6,7 +6,6 @@ package namespace
 // all before execve).
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -158,6 +157,7 @@ type privPlan struct {
 	seccomp    bool
 	fprog      unix.SockFprog
 	filter     []unix.SockFilter
+	progs      []unix.SockFprog // SeccompFilters, installed after fprog
 }
 
 // seccompCheck, turned off only by tests, checks a seccomp program in the
@@ -228,10 +228,7 @@ func (s *spawn) planPrivileges() error {
 	}
 
 	q.noNewPrivs = o.NoNewPrivs
-	if len(o.SeccompFilters) > 0 {
-		return errors.New("SeccompFilters: not implemented yet")
-	}
-	if len(o.Seccomp) > 0 {
+	if len(o.Seccomp) > 0 || len(o.SeccompFilters) > 0 {
 		if err := s.planSeccomp(inUserNS, callerHeld); err != nil {
 			return err
 		}
@@ -383,9 +380,19 @@ func (s *spawn) planCaps(c *Capabilities, inUserNS bool, callerHeld func() (*cal
 // planSeccomp checks the seccomp program and adds it to the plan.
 func (s *spawn) planSeccomp(inUserNS bool, callerHeld func() (*callerCaps, error)) error {
 	o, p, q := s.opts, &s.plan, &s.plan.priv
-	if seccompCheck {
+	if seccompCheck && len(o.Seccomp) > 0 {
 		if err := checkSeccomp(o.Seccomp); err != nil {
 			return fmt.Errorf("invalid Seccomp: %w", err)
+		}
+	}
+	for i, f := range o.SeccompFilters {
+		if len(f) == 0 {
+			return fmt.Errorf("SeccompFilters[%d] is empty", i)
+		}
+		if seccompCheck {
+			if err := checkSeccomp(f); err != nil {
+				return fmt.Errorf("invalid SeccompFilters[%d]: %w", i, err)
+			}
 		}
 	}
 	if !o.NoNewPrivs {
@@ -424,9 +431,15 @@ func (s *spawn) planSeccomp(inUserNS bool, callerHeld func() (*callerCaps, error
 			}
 		}
 	}
-	q.seccomp = true
-	q.filter = append([]unix.SockFilter(nil), o.Seccomp...)
-	q.fprog = unix.SockFprog{Len: uint16(len(q.filter)), Filter: &q.filter[0]}
+	if len(o.Seccomp) > 0 {
+		q.seccomp = true
+		q.filter = append([]unix.SockFilter(nil), o.Seccomp...)
+		q.fprog = unix.SockFprog{Len: uint16(len(q.filter)), Filter: &q.filter[0]}
+	}
+	for _, f := range o.SeccompFilters {
+		f = append([]unix.SockFilter(nil), f...)
+		q.progs = append(q.progs, unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]})
+	}
 	return nil
 }
 
@@ -567,6 +580,9 @@ func (s *spawn) privStepName(step, idx uint32) string {
 	case stepNoNewPrivs:
 		return "prctl PR_SET_NO_NEW_PRIVS"
 	case stepSeccomp:
+		if idx > 0 && int(idx) <= len(o.SeccompFilters) {
+			return fmt.Sprintf("install SeccompFilters[%d] (%d instructions)", idx-1, len(o.SeccompFilters[idx-1]))
+		}
 		if o.NoNewPrivs {
 			return fmt.Sprintf("install the seccomp filter (%d instructions)", len(q.filter))
 		}
@@ -687,6 +703,11 @@ func childSeccomp(p *childPlan) {
 	if q.seccomp {
 		if _, _, e := syscall.RawSyscall6(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&q.fprog)), 0, 0, 0); e != 0 {
 			childFail(p, stepSeccomp, e)
+		}
+	}
+	for i := 0; i < len(q.progs); i++ {
+		if _, _, e := syscall.RawSyscall6(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&q.progs[i])), 0, 0, 0); e != 0 {
+			childFailAt(p, stepSeccomp, uint32(i+1), e)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/nsgo/nsgo/idmap"
 	"github.com/nsgo/nsgo/namespace"
 	"golang.org/x/sys/unix"
 )
@@ -239,4 +240,77 @@ func (s *started) finishAny(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return s.out.String()
+}
+
+// TestSeccompFilters installs filters after Seccomp, in order, as bwrap's
+// --add-seccomp-fd does: for uname, Seccomp says EPERM and the last of
+// SeccompFilters EACCES; the kernel takes the most recently installed
+// filter's answer among equal actions, so the program gets EACCES, and
+// /proc/PID/status counts every filter.
+func TestSeccompFilters(t *testing.T) {
+	if unix.SYS_UNAME != 63 {
+		t.Skip("the filter is x86-64's")
+	}
+	filters := ownFilters(t)
+	uidMap, gidMap := ownMaps()
+	eachPath(t, func(t *testing.T) {
+		for _, c := range []struct {
+			name    string
+			seccomp []unix.SockFilter
+			more    [][]unix.SockFilter
+			errText string
+		}{
+			{"after Seccomp", errnoFilter(unix.SYS_UNAME, unix.EPERM), [][]unix.SockFilter{errnoFilter(unix.SYS_GETPPID, unix.EPERM), errnoFilter(unix.SYS_UNAME, unix.EACCES)}, "Permission denied"},
+			{"alone", nil, [][]unix.SockFilter{errnoFilter(unix.SYS_UNAME, unix.EACCES), errnoFilter(unix.SYS_UNAME, unix.EPERM)}, "Operation not permitted"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				before := takeCounts(t)
+				opts := namespace.Options{New: namespace.User, UIDMap: uidMap, GIDMap: gidMap, SetGroups: idmap.Deny, NoNewPrivs: true,
+					Seccomp: c.seccomp, SeccompFilters: c.more}
+				pp := privStart(t, opts, "uname; echo status $?")
+				st := procStatus(t, pp.p.Pid)
+				out := pp.finish(t)
+				n := len(c.more)
+				if c.seccomp != nil {
+					n++
+				}
+				if st["Seccomp"] != "2" || st["Seccomp_filters"] != fmt.Sprint(filters+n) {
+					t.Errorf("Seccomp %q, Seccomp_filters %q; want 2 and %d", st["Seccomp"], st["Seccomp_filters"], filters+n)
+				}
+				if !strings.Contains(out, c.errText) || !strings.Contains(out, "status 1") {
+					t.Errorf("uname under the filters: %q, want %q", out, c.errText)
+				}
+				checkNoLeak(t, before)
+			})
+		}
+	})
+}
+
+// TestSeccompFiltersBadInput: an empty or invalid filter, or filters
+// without NoNewPrivs or CAP_SYS_ADMIN, are errors before any clone that
+// name the filter.
+func TestSeccompFiltersBadInput(t *testing.T) {
+	ok := errnoFilter(unix.SYS_UNAME, unix.EPERM)
+	for _, c := range []struct {
+		name string
+		opts namespace.Options
+		want string
+	}{
+		{"empty", namespace.Options{NoNewPrivs: true, SeccompFilters: [][]unix.SockFilter{ok, {}}}, "SeccompFilters[1] is empty"},
+		{"bad jump", namespace.Options{NoNewPrivs: true, SeccompFilters: [][]unix.SockFilter{ok, {{Code: unix.BPF_JMP | unix.BPF_JA, K: 9}, {Code: unix.BPF_RET}}}},
+			"invalid SeccompFilters[1]: instruction 0 jumps to 10"},
+		{"no privilege", namespace.Options{Credential: &namespace.Credential{UID: 65534, GID: 65534, NoSetGroups: true}, SeccompFilters: [][]unix.SockFilter{ok}},
+			"a Seccomp filter needs NoNewPrivs"},
+	} {
+		before := takeCounts(t)
+		c.opts.Path = "/bin/true"
+		p, err := namespace.Spawn(c.opts)
+		if err == nil {
+			p.Wait()
+			t.Errorf("%s: no error", c.name)
+		} else if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %q, want %q", c.name, err, c.want)
+		}
+		checkNoLeak(t, before)
+	}
 }
