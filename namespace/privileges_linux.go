@@ -407,8 +407,19 @@ func (s *spawn) planSeccomp(inUserNS bool, callerHeld func() (*callerCaps, error
 			var why string
 			switch c := o.Capabilities; {
 			case c != nil:
-				if !c.Effective.Has(unix.CAP_SYS_ADMIN) {
+				switch {
+				case !c.Effective.Has(unix.CAP_SYS_ADMIN):
 					why = "which Capabilities.Effective leaves out"
+				case !inUserNS && c.IgnoreMissing:
+					// The child holds what the caller holds, and
+					// IgnoreMissing leaves out what it does not.
+					held, err := callerHeld()
+					if err != nil {
+						return err
+					}
+					if !held.permitted.Has(unix.CAP_SYS_ADMIN) {
+						why = "which the caller lacks (Capabilities.IgnoreMissing leaves it out)"
+					}
 				}
 			case inUserNS:
 				if p.setUID && p.uid != 0 {

@@ -375,3 +375,25 @@ func TestAttackHandleSpawnSourceOnlyThere(t *testing.T) {
 		}
 	})
 }
+
+// TestAttackSeccompIgnoreMissingNoAdmin: DropCaps keeps CAP_SYS_ADMIN in
+// Capabilities.Effective, but IgnoreMissing leaves it out for a caller
+// without it; a filter without NoNewPrivs is then refused before any
+// clone, as Seccomp says, not by the child.
+func TestAttackSeccompIgnoreMissingNoAdmin(t *testing.T) {
+	if privileged {
+		t.Skip("needs a caller without CAP_SYS_ADMIN: TestUnprivileged runs it as uid 65534")
+	}
+	if unix.SYS_UNAME != 63 {
+		t.Skip("the filter is x86-64's")
+	}
+	eachPath(t, func(t *testing.T) {
+		before := takeCounts(t)
+		_, err := namespace.Spawn(namespace.Options{Path: "/bin/true", Capabilities: namespace.DropCaps(), Seccomp: errnoFilter(unix.SYS_UNAME, syscall.EPERM)})
+		var ce *namespace.ChildError
+		if err == nil || errors.As(err, &ce) || !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), "NoNewPrivs") {
+			t.Errorf("got %v (%T), want an error before the clone that asks for NoNewPrivs", err, err)
+		}
+		checkNoLeak(t, before)
+	})
+}
