@@ -411,7 +411,9 @@ func (c *config) options() (namespace.Options, *namespace.Handle, error) {
 func (c *config) capabilities() *namespace.Capabilities {
 	inUserNS := c.unshareUser || c.usernsFD != -1
 	switch {
-	case c.realUID == 0 && !c.capsUsed && !inUserNS:
+	case c.realUID == 0 && !c.capsUsed && (!inUserNS || c.usernsBlockFD != -1):
+		// (With --userns-block-fd another process maps the IDs, and
+		// whether the command runs as root inside is its choice.)
 		return nil
 	case c.realUID == 0 && !c.capsUsed:
 		caps := &namespace.Capabilities{Bounding: c.caps, IgnoreMissing: true}

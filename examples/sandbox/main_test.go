@@ -12,8 +12,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/nsgo/nsgo/idmap"
+	"github.com/nsgo/nsgo/namespace"
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 )
 
 // TestMain runs the command itself when the test re-executes its own binary,
@@ -208,15 +212,47 @@ for f in / /tmp /dev /dev/null /dev/pts /dev/shm /dev/ptmx /dev/fd /proc /data /
 done
 for n in cgroup ipc mnt net pid uts; do echo "ns $n $(stat -L -c %i /proc/self/ns/$n 2>/dev/null)"; done
 ip -o link show lo 2>/dev/null | grep -o 'state [A-Z]*'
+for f in /f /b /rb; do [ -e $f ] && echo "data $f $(cat $f) $(stat -c %a $f)"; done
+echo "uname $(uname -s 2>&1 | tail -1)"
+unshare -U true 2>/dev/null && echo "userns allowed" || echo "userns refused"
+[ "$(cut -d' ' -f6 /proc/$$/stat 2>/dev/null)" = "$$" ] && echo "session leader"
 exit 3`
+
+// filter is a seccomp program that answers uname(2) with errno and allows
+// everything else (x86-64's system call number).
+func filter(errno uint32) string {
+	var b []byte
+	for _, ins := range []struct {
+		code   uint16
+		jt, jf uint8
+		k      uint32
+	}{
+		{0x20, 0, 0, 0},                  // ld [nr]
+		{0x15, 0, 1, 63},                 // jeq uname
+		{0x06, 0, 0, 0x00050000 | errno}, // ret ERRNO(errno)
+		{0x06, 0, 0, 0x7fff0000},         // ret ALLOW
+	} {
+		b = append(b, byte(ins.code), byte(ins.code>>8), ins.jt, ins.jf, byte(ins.k), byte(ins.k>>8), byte(ins.k>>16), byte(ins.k>>24))
+	}
+	return string(b)
+}
 
 // compareCase runs one command line through bwrap and this command and
 // compares what they give; it returns them for checks of their own.
-func compareCase(t *testing.T, pair [2]runner, args []string, extra ...*os.File) (want, got result) {
+func compareCase(t *testing.T, pair [2]runner, args []string, extra ...func() *os.File) (want, got result) {
 	t.Helper()
 	before := hostMounts(t)
-	want = pair[0].run(t, args, extra...)
-	got = pair[1].run(t, args, extra...)
+	files := func() []*os.File {
+		var fs []*os.File
+		for _, open := range extra {
+			f := open()
+			t.Cleanup(func() { f.Close() })
+			fs = append(fs, f)
+		}
+		return fs
+	}
+	want = pair[0].run(t, args, files()...)
+	got = pair[1].run(t, args, files()...)
 	if strings.Contains(got.stderr, "not supported yet") {
 		t.Skipf("%s: %s", pair[1].name, got.stderr)
 	}
@@ -234,6 +270,19 @@ func compareCase(t *testing.T, pair [2]runner, args []string, extra ...*os.File)
 		}
 	}
 	return want, got
+}
+
+// data returns a function that opens a new pipe holding s, for a
+// descriptor that an option reads (--file, --args, --seccomp).
+func data(t *testing.T, s string) func() *os.File {
+	return func() *os.File {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { w.WriteString(s); w.Close() }()
+		return r
+	}
 }
 
 // lineDiff shows the lines that differ between a and b.
@@ -320,31 +369,44 @@ func TestCompare(t *testing.T) {
 	dataDir := openDir(t)
 	os.WriteFile(filepath.Join(dataDir, "x"), []byte("x"), 0o644)
 	cases := []struct {
-		name string
-		args []string
-		keys []string // --info-fd's keys
+		name  string
+		args  []string
+		keys  []string // --info-fd's keys
+		extra []func() *os.File
 	}{
 		{"issue's sandbox", append([]string{"--unshare-all", "--uid", "0", "--gid", "0"}, append(base, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")...),
-			[]string{"cgroup-namespace", "child-pid", "ipc-namespace", "mnt-namespace", "net-namespace", "pid-namespace", "uts-namespace"}},
+			[]string{"cgroup-namespace", "child-pid", "ipc-namespace", "mnt-namespace", "net-namespace", "pid-namespace", "uts-namespace"}, nil},
 		{"as pid 1, share net", append([]string{"--unshare-all", "--share-net", "--as-pid-1", "--hostname", "box"}, append(base, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")...),
-			[]string{"cgroup-namespace", "child-pid", "ipc-namespace", "mnt-namespace", "pid-namespace", "uts-namespace"}},
+			[]string{"cgroup-namespace", "child-pid", "ipc-namespace", "mnt-namespace", "pid-namespace", "uts-namespace"}, nil},
 		{"user and mount only", append([]string{"--unshare-user", "--bind", dataDir, "/data", "--dir", "/d/e", "--symlink", "/usr", "/link"}, base...),
-			[]string{"child-pid", "mnt-namespace"}},
+			[]string{"child-pid", "mnt-namespace"}, nil},
 		{"uid 1000, env, chdir", append([]string{"--unshare-user", "--unshare-ipc", "--uid", "1000", "--gid", "1000", "--clearenv", "--setenv", "FOO", "bar", "--setenv", "PATH", "/usr/bin", "--chdir", "/usr", "--tmpfs", "/tmp"}, base...),
-			[]string{"child-pid", "ipc-namespace", "mnt-namespace"}},
+			[]string{"child-pid", "ipc-namespace", "mnt-namespace"}, nil},
 		{"caps and size", append([]string{"--unshare-user", "--unshare-uts", "--cap-drop", "ALL", "--cap-add", "CAP_NET_RAW", "--size", "1048576", "--tmpfs", "/tmp", "--ro-bind-try", "/nonexistent", "/x", "--dev-bind", "/dev/null", "/sub"}, base...),
-			[]string{"child-pid", "mnt-namespace", "uts-namespace"}},
+			[]string{"child-pid", "mnt-namespace", "uts-namespace"}, nil},
 		{"perms, file and data", append(append([]string{"--unshare-user"}, base...), "--perms", "0700", "--tmpfs", "/tmp", "--perms", "0750", "--dir", "/d/e", "--remount-ro", "/usr", "--chmod", "0700", "/d"),
-			[]string{"child-pid", "mnt-namespace"}},
+			[]string{"child-pid", "mnt-namespace"}, nil},
 		{"mqueue and proc without a PID namespace", append([]string{"--unshare-user", "--unshare-ipc", "--mqueue", "/dev/mqueue", "--proc", "/proc"}, base...),
-			[]string{"child-pid", "ipc-namespace", "mnt-namespace"}},
+			[]string{"child-pid", "ipc-namespace", "mnt-namespace"}, nil},
+		{"files and data", append([]string{"--unshare-user", "--perms", "0640", "--file", "5", "/f", "--bind-data", "6", "/b", "--perms", "0444", "--ro-bind-data", "7", "/rb"}, base...),
+			[]string{"child-pid", "mnt-namespace"}, []func() *os.File{data(t, "file"), data(t, "bound"), data(t, "readonly")}},
+		{"seccomp", append([]string{"--unshare-user", "--seccomp", "5"}, base...),
+			[]string{"child-pid", "mnt-namespace"}, []func() *os.File{data(t, filter(1))}},
+		{"add-seccomp-fd twice", append([]string{"--unshare-user", "--add-seccomp-fd", "5", "--add-seccomp-fd", "6"}, base...),
+			[]string{"child-pid", "mnt-namespace"}, []func() *os.File{data(t, filter(1)), data(t, filter(13))}},
+		{"args from a descriptor", append([]string{"--args", "5"}, base...),
+			[]string{"child-pid", "mnt-namespace", "uts-namespace"}, []func() *os.File{data(t, "--unshare-user\x00--setenv\x00FOO\x00fromargs\x00--unshare-uts\x00--hostname\x00viaargs\x00")}},
+		{"disable userns", append([]string{"--unshare-user", "--disable-userns"}, base...),
+			[]string{"child-pid", "mnt-namespace"}, nil},
+		{"new session as pid 1", append([]string{"--unshare-user", "--unshare-pid", "--as-pid-1", "--new-session", "--proc", "/proc"}, base...),
+			[]string{"child-pid", "mnt-namespace", "pid-namespace"}, nil},
 	}
 	for _, pair := range runners(t) {
 		for _, c := range cases {
 			t.Run(pair[1].name+"/"+c.name, func(t *testing.T) {
 				marker := fmt.Sprintf("nsgo-sandbox-marker-%d", os.Getpid())
 				args := append(append([]string{"--info-fd", "3", "--json-status-fd", "4"}, c.args...), "/bin/sh", "-c", probe, marker)
-				want, got := compareCase(t, pair, args)
+				want, got := compareCase(t, pair, args, c.extra...)
 				checkInfo(t, pair[0].name, want, c.keys)
 				checkInfo(t, pair[1].name, got, c.keys)
 				if want.code != 3 {
@@ -542,15 +604,10 @@ func TestHelpVersion(t *testing.T) {
 // TestPassedDescriptors checks that descriptors the caller passes on reach
 // the command, as bwrap passes them, and those the options consume do not.
 func TestPassedDescriptors(t *testing.T) {
-	f, err := os.Open("/etc/hostname")
-	if err != nil {
-		t.Skip(err)
-	}
-	defer f.Close()
 	for _, pair := range runners(t) {
 		t.Run(pair[1].name, func(t *testing.T) {
 			args := append(append([]string{"--unshare-user", "--info-fd", "3", "--proc", "/proc", "--dev", "/dev"}, base...), "/bin/sh", "-c", "ls /proc/self/fd | sort -n | tr '\\n' ' '; head -c 1 <&5 >/dev/null && echo fd5 readable")
-			compareCase(t, pair, args, f)
+			compareCase(t, pair, args, data(t, "x"))
 		})
 	}
 }
@@ -565,5 +622,208 @@ func TestArgv0(t *testing.T) {
 	got = r.run(t, []string{"--argv0", "a", "--argv0", "b", "true"})
 	if got.code != 1 || got.stderr != "bwrap: --argv0 used multiple times\n" {
 		t.Errorf("exit %d, %q", got.code, got.stderr)
+	}
+}
+
+// start starts a runner's command line without waiting for it, with
+// descriptors 3 on from files.
+func (r runner) start(t *testing.T, args []string, files ...*os.File) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(r.bin, args...)
+	cmd.Dir = "/tmp"
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent"}
+	if r.asSelf {
+		cmd.Env = append(cmd.Env, "NSGO_SANDBOX_CLI=1", "NSGO_SANDBOX_ARGS="+strings.Join(args, "\x1f"))
+		cmd.Args = cmd.Args[:1]
+	}
+	if r.nobody {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.ExtraFiles = files
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &out
+}
+
+// notSupported skips a test of this command for an option that the
+// library cannot serve yet, which the command said.
+func skipNotSupported(t *testing.T, r runner, out string) {
+	t.Helper()
+	if r.asSelf && strings.Contains(out, "not supported yet") {
+		t.Skipf("%s: %s", r.name, out)
+	}
+}
+
+// TestLockFile checks that --lock-file holds a read lock on the file while
+// the sandbox runs: a write lock from outside is refused then, granted
+// after.
+func TestLockFile(t *testing.T) {
+	dir := openDir(t)
+	lockPath := filepath.Join(dir, "lock")
+	os.WriteFile(lockPath, nil, 0o666)
+	for _, pair := range runners(t) {
+		for _, r := range pair {
+			t.Run(r.name, func(t *testing.T) {
+				ready, readyW, _ := os.Pipe()
+				defer ready.Close()
+				args := append(append([]string{"--unshare-user", "--bind", dir, "/data", "--lock-file", "/data/lock"}, base...), "/bin/sh", "-c", "echo >&3; sleep 0.5")
+				cmd, out := r.start(t, args, readyW)
+				readyW.Close()
+				ready.Read(make([]byte, 1))
+				time.Sleep(50 * time.Millisecond) // bwrap's PID 1 takes the lock while the command starts
+				f, err := os.OpenFile(lockPath, os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				lk := unix.Flock_t{Type: unix.F_WRLCK}
+				locked := unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lk)
+				cmd.Wait()
+				skipNotSupported(t, r, out.String())
+				if locked == nil {
+					t.Errorf("write lock granted while the sandbox ran: %s", out)
+				}
+				if err := unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lk); err != nil {
+					t.Errorf("write lock refused after the sandbox: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// TestSyncFD checks that --sync-fd stays open while the sandbox runs and
+// is closed once it is gone, and that the command does not get it.
+func TestSyncFD(t *testing.T) {
+	for _, pair := range runners(t) {
+		for _, r := range pair {
+			t.Run(r.name, func(t *testing.T) {
+				syncR, syncW, _ := os.Pipe()
+				defer syncR.Close()
+				args := append(append([]string{"--unshare-user", "--unshare-pid", "--sync-fd", "3", "--proc", "/proc", "--dev", "/dev"}, base...), "/bin/sh", "-c", "( : >&3 ) 2>/dev/null && echo has3 || echo no3")
+				cmd, out := r.start(t, args, syncW)
+				syncW.Close()
+				done := make(chan error, 1)
+				go func() { _, err := readAll(syncR); done <- err }()
+				cmd.Wait()
+				skipNotSupported(t, r, out.String())
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					t.Fatal("--sync-fd still open after the sandbox")
+				}
+				if out.String() != "no3\n" {
+					t.Errorf("the command got the sync descriptor: %q", out)
+				}
+			})
+		}
+	}
+}
+
+// TestBlockFD checks --block-fd: the sandbox reports on --info-fd, then
+// waits before the command runs until the descriptor has data.
+func TestBlockFD(t *testing.T) {
+	for _, pair := range runners(t) {
+		for _, r := range pair {
+			t.Run(r.name, func(t *testing.T) {
+				infoR, infoW, _ := os.Pipe()
+				blockR, blockW, _ := os.Pipe()
+				defer infoR.Close()
+				defer blockW.Close()
+				args := append(append([]string{"--unshare-user", "--info-fd", "3", "--block-fd", "4"}, base...), "/bin/sh", "-c", "echo ran")
+				cmd, out := r.start(t, args, infoW, blockR)
+				infoW.Close()
+				blockR.Close()
+				info, _ := readAll(infoR)
+				time.Sleep(100 * time.Millisecond)
+				early := out.String()
+				blockW.Write([]byte{1})
+				cmd.Wait()
+				skipNotSupported(t, r, out.String())
+				if !strings.Contains(string(info), `"child-pid"`) || early != "" || out.String() != "ran\n" {
+					t.Errorf("info %q, output before the unblock %q, after %q", info, early, out)
+				}
+			})
+		}
+	}
+}
+
+// TestUsernsBlockFD checks --userns-block-fd: the sandbox reports on
+// --info-fd and waits while another process writes the user namespace's
+// maps, as newuidmap would.
+func TestUsernsBlockFD(t *testing.T) {
+	for _, pair := range runners(t) {
+		for _, r := range pair {
+			t.Run(r.name, func(t *testing.T) {
+				infoR, infoW, _ := os.Pipe()
+				blockR, blockW, _ := os.Pipe()
+				defer infoR.Close()
+				defer blockW.Close()
+				args := append(append([]string{"--unshare-user", "--info-fd", "3", "--userns-block-fd", "4", "--proc", "/proc"}, base...), "/bin/sh", "-c", "id -u; cat /proc/self/uid_map")
+				cmd, out := r.start(t, args, infoW, blockR)
+				infoW.Close()
+				blockR.Close()
+				var info struct {
+					Pid int `json:"child-pid"`
+				}
+				b, _ := readAll(infoR)
+				if err := json.Unmarshal(b, &info); err != nil {
+					blockW.Close()
+					cmd.Wait()
+					skipNotSupported(t, r, out.String())
+					t.Fatalf("--info-fd %q: %v (%s)", b, err, out)
+				}
+				// The maps of the user running the sandbox: itself as 1000.
+				uid := os.Getuid()
+				if r.nobody {
+					uid = 65534
+				}
+				pid := strconv.Itoa(info.Pid)
+				os.WriteFile("/proc/"+pid+"/setgroups", []byte("deny"), 0)
+				if err := os.WriteFile("/proc/"+pid+"/uid_map", []byte(fmt.Sprintf("1000 %d 1", uid)), 0); err != nil && !r.nobody {
+					t.Error(err)
+				}
+				os.WriteFile("/proc/"+pid+"/gid_map", []byte(fmt.Sprintf("1000 %d 1", uid)), 0)
+				blockW.Write([]byte{1})
+				cmd.Wait()
+				if r.nobody {
+					return // the test runs as root: uid 65534's maps are not its to write
+				}
+				if f := strings.Fields(out.String()); len(f) < 4 || f[0] != "1000" || f[1] != "1000" || f[2] != strconv.Itoa(uid) {
+					t.Errorf("inside: %q", out)
+				}
+			})
+		}
+	}
+}
+
+// TestUserns checks --userns: the sandbox enters an existing user
+// namespace instead of creating one.
+func TestUserns(t *testing.T) {
+	for _, pair := range runners(t) {
+		if pair[0].nobody {
+			continue // the namespace is the test's, which runs as root
+		}
+		uid := uint32(os.Getuid())
+		ns, err := namespace.NewUserNamespace(idmap.Map{{Inside: 0, Outside: uid, Count: 1}}, idmap.Map{{Inside: 0, Outside: uint32(os.Getgid()), Count: 1}})
+		if err != nil {
+			t.Skip(err)
+		}
+		defer ns.Close()
+		for _, r := range pair {
+			t.Run(r.name, func(t *testing.T) {
+				args := append(append([]string{"--userns", "3", "--uid", "0", "--gid", "0", "--proc", "/proc"}, base...), "/bin/sh", "-c", "id -u; stat -L -c %i /proc/self/ns/user")
+				cmd, out := r.start(t, args, ns)
+				cmd.Wait()
+				skipNotSupported(t, r, out.String())
+				st, _ := os.Stat("/proc/self/fd/" + strconv.Itoa(int(ns.Fd())))
+				want := fmt.Sprintf("0\n%d\n", st.Sys().(*syscall.Stat_t).Ino)
+				if out.String() != want {
+					t.Errorf("inside %q, want %q", out, want)
+				}
+			})
+		}
 	}
 }
