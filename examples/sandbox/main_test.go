@@ -55,8 +55,12 @@ type runner struct {
 // go command's build directory is not for others).
 func cliBinary(t *testing.T) string {
 	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if os.Getuid() != 0 {
-		return os.Args[0]
+		return self
 	}
 	dir, err := os.MkdirTemp("", "nsgo-sandbox-test")
 	if err != nil {
@@ -65,7 +69,7 @@ func cliBinary(t *testing.T) string {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
 	bin := filepath.Join(dir, "sandbox.test")
-	data, err := os.ReadFile(os.Args[0])
+	data, err := os.ReadFile(self)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -614,7 +618,7 @@ func TestPassedDescriptors(t *testing.T) {
 
 // TestArgv0 checks --argv0 (bwrap 0.9.0's, which 0.8.0 refuses).
 func TestArgv0(t *testing.T) {
-	r := runner{name: "sandbox", bin: os.Args[0], asSelf: true}
+	r := runner{name: "sandbox", bin: cliBinary(t), asSelf: true}
 	got := r.run(t, append(append([]string{"--unshare-user", "--argv0", "named"}, base...), "/bin/sh", "-c", `echo "$0"`))
 	if got.code != 0 || got.stdout != "named\n" {
 		t.Errorf("exit %d, %q %q", got.code, got.stdout, got.stderr)
