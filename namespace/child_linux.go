@@ -385,6 +385,8 @@ func childMain(p *childPlan) {
 	childNet(p)
 	childNames(p)
 	childTime(p)
+	childInit(p)
+	childBlock(p)
 	childFdsLift(p)
 	childRlimits(p)
 	childBounding(p)

@@ -37,6 +37,9 @@ type Process struct {
 	// afterWait, if set, runs once the program was waited for: SpawnContext
 	// stops watching its context there.
 	afterWait func() bool
+	// releaseInit, with Init, releases what the init used of this
+	// process's memory once it was reaped (see keepForInit).
+	releaseInit func()
 }
 
 // newProcess returns the Process of the running program pid, with pidfd,
@@ -85,6 +88,9 @@ func (p *Process) Wait() (*os.ProcessState, error) {
 		}
 		if p.afterWait != nil {
 			p.afterWait()
+		}
+		if p.releaseInit != nil && p.state != nil {
+			p.releaseInit()
 		}
 		var copyErr error
 		for range p.copiers {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nsgo/nsgo/idmap"
 	"github.com/nsgo/nsgo/namespace"
@@ -313,4 +314,134 @@ func TestSeccompFiltersBadInput(t *testing.T) {
 		}
 		checkNoLeak(t, before)
 	}
+}
+
+// pidNS returns the PID namespace of pid, as its link says.
+func pidNS(pid int) string {
+	l, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	return l
+}
+
+// inPIDNS lists the processes of the PID namespace ns.
+func inPIDNS(ns string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err == nil && pidNS(pid) == ns {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// TestInit keeps the child as PID 1, a reaper, as bwrap does without
+// --as-pid-1. From outside: Process.Pid is the init, which holds no
+// descriptor and no capability and has one child, the program, PID 2
+// inside; an orphan that the program leaves is reaped (without Init the
+// program, PID 1, leaves it a zombie); Wait gives the program's exit
+// status, or 128 plus its signal; once the program exits, nothing is left
+// in the namespace, not even its background processes.
+func TestInit(t *testing.T) {
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		for _, init := range []bool{false, true} {
+			opts := v.opts
+			opts.Init = init
+			s := startWaiting(t, opts, `sh -c 'sleep 0.1 & exit 0'; exec sleep 0.6`)
+			ns := pidNS(s.p.Pid)
+			if init {
+				fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.p.Pid))
+				if err != nil || len(fds) != 0 {
+					t.Errorf("the init holds descriptors %v (%v)", fds, err)
+				}
+				kids, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", s.p.Pid, s.p.Pid))
+				var kid int
+				if _, serr := fmt.Sscan(string(kids), &kid); err != nil || serr != nil || strings.Count(string(kids), " ") != 1 {
+					t.Errorf("the init's children: %q (%v)", kids, err)
+				} else if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", kid)); !strings.HasSuffix(exe, "sh") {
+					t.Errorf("the init's child runs %q, want the shell", exe)
+				}
+				if st := procStatus(t, s.p.Pid); st["CapEff"] != "0000000000000000" || st["CapPrm"] != "0000000000000000" {
+					t.Errorf("the init keeps capabilities: CapEff %s CapPrm %s", st["CapEff"], st["CapPrm"])
+				}
+			}
+			s.in.Write([]byte("go\n"))
+			s.in.Close()
+			time.Sleep(400 * time.Millisecond)
+			zombies := 0
+			for _, pid := range inPIDNS(ns) {
+				if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && strings.Contains(string(b), ") Z ") {
+					zombies++
+				}
+			}
+			if want := map[bool]int{false: 1, true: 0}[init]; zombies != want {
+				t.Errorf("Init %v: %d zombies in the namespace, want %d", init, zombies, want)
+			}
+			if st, err := s.p.Wait(); err != nil || !st.Success() {
+				t.Errorf("Init %v: %v %v\n%s", init, st, err, s.out.String())
+			}
+		}
+		for _, c := range []struct {
+			script string
+			status int
+			out    string
+		}{
+			{"echo $$; sleep 100 & exit 3", 3, "2\n"},
+			{"kill -TERM $$", 128 + int(syscall.SIGTERM), ""}, // as bwrap reports
+		} {
+			opts := v.opts
+			opts.Init = true
+			var out strings.Builder
+			opts.Path, opts.Args, opts.Stdout = "/bin/sh", []string{"sh", "-c", c.script}, &out
+			p, err := namespace.Spawn(opts)
+			if err != nil {
+				if strings.Contains(err.Error(), ": test: ") {
+					return
+				}
+				t.Fatal(err)
+			}
+			ns := pidNS(p.Pid)
+			if st, err := p.Wait(); err != nil || st.ExitCode() != c.status || out.String() != c.out {
+				t.Errorf("%q: %v %v, output %q; want exit status %d, output %q", c.script, st, err, out.String(), c.status, c.out)
+			}
+			if left := inPIDNS(ns); len(left) != 0 {
+				t.Errorf("%q: processes left in the namespace: %v", c.script, left)
+			}
+		}
+	})
+}
+
+// TestInitBadInput: Init without a new PID namespace, or with a terminal
+// for the program, is an error before any clone; a program that cannot
+// start is the child's error, with nothing left.
+func TestInitBadInput(t *testing.T) {
+	_, tty, _ := openPty(t)
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		for _, c := range []struct {
+			name   string
+			change func(o *namespace.Options)
+			want   string
+			is     error
+		}{
+			{"no PID namespace", func(o *namespace.Options) { o.New &^= namespace.PID }, "Init needs a new pid namespace", nil},
+			{"setctty", func(o *namespace.Options) { o.Setsid, o.Setctty, o.Stdin = true, true, tty }, "Init with Setctty or Foreground", nil},
+			{"missing program", func(o *namespace.Options) { o.Path = "/nonexistent" }, "child execve: no such file or directory", os.ErrNotExist},
+		} {
+			opts := v.opts
+			opts.Init, opts.Path = true, "/bin/true"
+			c.change(&opts)
+			p, err := namespace.Spawn(opts)
+			if err == nil {
+				p.Wait()
+				t.Errorf("%s: no error", c.name)
+				continue
+			}
+			if strings.Contains(err.Error(), ": test: ") {
+				continue
+			}
+			if !strings.Contains(err.Error(), c.want) || c.is != nil && !errors.Is(err, c.is) {
+				t.Errorf("%s: error %q, want %q", c.name, err, c.want)
+			}
+		}
+	})
 }

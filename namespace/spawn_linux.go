@@ -220,9 +220,10 @@ type spawn struct {
 	closeAfterStart []io.Closer // the child's ends of pipes, /dev/null
 	closeAfterWait  []io.Closer // the parent's ends of pipes
 	copiers         []func() error
-	keepAlive       []*os.File // files whose descriptors the child takes
-	ownStack        bool       // the child runs in this process's memory on a stack of its own
-	selfMaps        bool       // the child writes its maps itself (plan.selfUIDMap)
+	keepAlive       []*os.File  // files whose descriptors the child takes
+	ownStack        bool        // the child runs in this process's memory on a stack of its own
+	initStack       *childStack // with Init on its own stack: the init's, kept until Wait
+	selfMaps        bool        // the child writes its maps itself (plan.selfUIDMap)
 }
 
 // childStack is the stack of a child that runs in the parent's memory: it
@@ -364,6 +365,10 @@ func (s *spawn) choosePath() error {
 	if haveVfork && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time) {
 		path = pathVfork
 		switch {
+		case s.childWaits() && raceBuild:
+			path = pathCopy
+		case s.childWaits():
+			path = pathOwnStack
 		case !needSync:
 		case !raceBuild:
 			path = pathOwnStack
@@ -374,6 +379,9 @@ func (s *spawn) choosePath() error {
 	if f := forceChildPath; f != pathAuto {
 		if f != pathCopy && !haveVfork {
 			return errors.New("test: no CLONE_VM child on this architecture")
+		}
+		if f == pathVfork && s.childWaits() {
+			return errors.New("test: a vfork child cannot wait for OnClone or stay as Init")
 		}
 		if f == pathVfork && needSync && !s.selfMapsPossible() {
 			return errors.New("test: a vfork child writes only its own single-ID maps, with setgroups denied")
@@ -763,7 +771,7 @@ func (s *spawn) closeParentEnds() {
 // program runs or the child has reported a failure and been reaped.
 func (s *spawn) start() (*Process, error) {
 	p := &s.plan
-	needSync := (s.uidMap != nil || s.gidMap != nil) && !s.selfMaps
+	needSync := (s.uidMap != nil || s.gidMap != nil) && !s.selfMaps || s.opts.OnClone != nil
 	var errPipe, syncPipe [2]int
 
 	if p.refork {
@@ -804,7 +812,13 @@ func (s *spawn) start() (*Process, error) {
 		// start returns once the child is past execve or reaped: then the
 		// stack is free again.
 		stack := stackPool.Get().(*childStack)
-		defer stackPool.Put(stack)
+		if s.opts.Init {
+			// The init runs on it until Wait reaps it (see keepForInit);
+			// failures reap it before start returns.
+			s.initStack = stack
+		} else {
+			defer stackPool.Put(stack)
+		}
 		p.stackLo = uintptr(unsafe.Pointer(&stack[0]))
 		p.stackTop = uintptr(unsafe.Pointer(&stack[len(stack)-64]))
 	}
@@ -874,6 +888,9 @@ func (s *spawn) start() (*Process, error) {
 	}
 	proc, err := s.newProcess(pid, pidfd)
 	pidfd = nil // the Process's now, or closed by newProcess
+	if err == nil && s.opts.Init {
+		proc.releaseInit = keepForInit(s, s.initStack)
+	}
 	return proc, err
 }
 
@@ -884,7 +901,15 @@ func (s *spawn) writeMaps(pid, syncW int) error {
 	if beforeMapsTestHook != nil {
 		beforeMapsTestHook(pid)
 	}
-	err := idmap.Write(pid, s.uidMap, s.gidMap, s.setGroup)
+	var err error
+	if s.opts.OnClone != nil {
+		if err = s.opts.OnClone(pid); err != nil {
+			err = fmt.Errorf("OnClone: %w", err)
+		}
+	}
+	if err == nil && (s.uidMap != nil || s.gidMap != nil) {
+		err = idmap.Write(pid, s.uidMap, s.gidMap, s.setGroup)
+	}
 	if err == nil {
 		_, err = unix.Write(syncW, []byte{0})
 		if err != nil {
