@@ -280,10 +280,12 @@ type Options struct {
 	// system call and takes the most restrictive answer.
 	SeccompFilters [][]unix.SockFilter
 
-	// BlockFD, if set, makes the child wait before execve, after every
-	// other step but the seccomp filters, until the file has data to read
-	// or is at end-of-file (one read(2) of one byte, as bwrap's --block-fd
-	// does, which consumes that byte). The program does not get the
+	// BlockFD, if set, makes the child wait before the program runs, in
+	// the program's process, after the mounts, host names and Init's fork
+	// and before the limits, credentials and descriptors, until the file
+	// has data to read or is at end-of-file (one read(2) of one byte, as
+	// bwrap's --block-fd does, which consumes that byte; bwrap reads it
+	// later, after its credentials change, which no program can tell). The program does not get the
 	// descriptor unless it is in ExtraFiles too. Spawn returns only once
 	// the program runs, so whatever writes to it must not wait for Spawn
 	// (OnClone tells the PID early).

@@ -445,3 +445,95 @@ func TestInitBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestBlockFD: the program does not run until BlockFD has data (Spawn,
+// which returns once it runs, returns after the write). The program does
+// not get the descriptor.
+func TestBlockFD(t *testing.T) {
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		for _, init := range []bool{false, true} {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := v.opts
+			opts.Init, opts.BlockFD = init, r
+			var out strings.Builder
+			opts.Path, opts.Args, opts.Stdout = "/bin/sh", []string{"sh", "-c", "ls /proc/self/fd"}, &out
+			wrote := make(chan time.Time, 1)
+			go func() {
+				time.Sleep(200 * time.Millisecond)
+				wrote <- time.Now()
+				w.Write([]byte{1})
+			}()
+			p, err := namespace.Spawn(opts)
+			started := time.Now()
+			when := <-wrote
+			w.Close()
+			r.Close()
+			if err != nil {
+				if strings.Contains(err.Error(), ": test: ") {
+					continue
+				}
+				t.Fatal(err)
+			}
+			if st, err := p.Wait(); err != nil || !st.Success() {
+				t.Errorf("Init %v: %v %v", init, st, err)
+			}
+			if started.Before(when) {
+				t.Errorf("Init %v: the program ran %v before BlockFD had data", init, when.Sub(started))
+			}
+			if got := strings.Fields(out.String()); len(got) != 4 {
+				t.Errorf("Init %v: the program has descriptors %q, want 0 1 2 and ls's", init, got)
+			}
+		}
+	})
+}
+
+// TestOnClone: the hook gets the child's PID before any step, while the
+// child waits; without maps from Spawn, the hook writes them itself, as
+// whoever holds bwrap's --userns-block-fd does, and the program then runs
+// as root of its namespace. A hook's error stops the spawn, with nothing
+// left.
+func TestOnClone(t *testing.T) {
+	self, _ := os.Readlink("/proc/self/exe")
+	uidMap, gidMap := ownMaps()
+	eachPath(t, func(t *testing.T) {
+		for _, init := range []bool{false, true} {
+			before := takeCounts(t)
+			var seen, exe string
+			opts := namespace.Options{New: namespace.User | namespace.PID, Init: init, OnClone: func(pid int) error {
+				seen = pidNS(pid)
+				exe, _ = os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+				return idmap.Write(pid, uidMap, gidMap, idmap.Deny)
+			}}
+			var out strings.Builder
+			opts.Path, opts.Args, opts.Stdout = "/bin/sh", []string{"sh", "-c", "id -u; echo $$"}, &out
+			p, err := namespace.Spawn(opts)
+			if err != nil {
+				if strings.Contains(err.Error(), ": test: ") {
+					t.Skip(err)
+				}
+				t.Fatal(err)
+			}
+			ns := pidNS(p.Pid)
+			if st, err := p.Wait(); err != nil || !st.Success() {
+				t.Fatalf("%v %v", st, err)
+			}
+			want := map[bool]string{false: "0\n1\n", true: "0\n2\n"}[init]
+			if out.String() != want || seen != ns || exe != self {
+				t.Errorf("Init %v: output %q (want %q), the hook saw namespace %q (the program's %q) running %q", init, out.String(), want, seen, ns, exe)
+			}
+			checkNoLeak(t, before)
+			// An error stops it.
+			opts.OnClone = func(pid int) error { return os.ErrDeadlineExceeded }
+			if p, err := namespace.Spawn(opts); err == nil {
+				p.Wait()
+				t.Error("a failing hook: no error")
+			} else if !strings.Contains(err.Error(), "OnClone: i/o timeout") || !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("a failing hook: %v", err)
+			}
+			checkNoLeak(t, before)
+		}
+	})
+}
