@@ -17,7 +17,15 @@ import (
 
 // Steps of the init family, as reported through the error pipe.
 const (
-	stepInitFork uint32 = 220 + iota
+	stepInitFork        uint32 = 220 + iota
+	stepUserNSProc             // open /proc
+	stepUserNSMax              // write user.max_user_namespaces
+	stepUserNSUnshare          // unshare the second user namespace
+	stepUserNSSetgroups        // deny setgroups in it
+	stepUserNSUIDMap           // write its uid_map
+	stepUserNSGIDMap           // write its gid_map
+	stepUserNSBound            // drop again what the bounding set had lost
+	stepUserNSStill            // a third user namespace could still be made
 )
 
 // initPlan is what the child needs for these steps.
@@ -29,7 +37,25 @@ type initPlan struct {
 	programPid int   // the init's: the program's PID, in the namespace
 	capHdr     unix.CapUserHeader
 	noCaps     [2]unix.CapUserData // all zero: the init drops every capability
+
+	// DisableUserNamespaces: the maps of the second user namespace (the
+	// program's own IDs), and /proc, opened by the child before the
+	// mounts, through which it writes them after.
+	disableUserNS bool
+	nestUIDMap    []byte
+	nestGIDMap    []byte
+	procFd        int
+	statfs        unix.Statfs_t
 }
+
+// Strings of DisableUserNamespaces' steps, relative to /proc.
+var (
+	strMaxUserNS     = []byte("sys/user/max_user_namespaces\x00")
+	strOne           = []byte("1")
+	strNestSetgroups = []byte("self/setgroups\x00")
+	strNestUIDMap    = []byte("self/uid_map\x00")
+	strNestGIDMap    = []byte("self/gid_map\x00")
+)
 
 // planInit checks Init, BlockFD, OnClone and DisableUserNamespaces and
 // fills the plan.
@@ -58,7 +84,16 @@ func (s *spawn) planInit() error {
 		s.keepAlive = append(s.keepAlive, f)
 	}
 	if o.DisableUserNamespaces {
-		return errors.New("DisableUserNamespaces: not implemented yet")
+		p := &s.plan
+		if !o.New.Has(User) {
+			return fmt.Errorf("DisableUserNamespaces needs a new %s namespace (New has %s)", User, o.New)
+		}
+		if o.UIDMap == nil || o.GIDMap == nil || !p.setUID || !p.setGID {
+			return errors.New("DisableUserNamespaces needs UIDMap and GIDMap: the second user namespace maps the program's own IDs")
+		}
+		q.disableUserNS = true
+		q.nestUIDMap = fmt.Appendf(nil, "%d %d 1\n", p.uid, p.uid)
+		q.nestGIDMap = fmt.Appendf(nil, "%d %d 1\n", p.gid, p.gid)
 	}
 	return nil
 }
@@ -73,6 +108,22 @@ func (s *spawn) initStepName(step, idx uint32) string {
 	switch step {
 	case stepInitFork:
 		return "Init: fork the program"
+	case stepUserNSProc:
+		return "DisableUserNamespaces: open /proc on procfs"
+	case stepUserNSMax:
+		return "DisableUserNamespaces: write 1 to /proc/sys/user/max_user_namespaces"
+	case stepUserNSUnshare:
+		return "DisableUserNamespaces: unshare the second user namespace"
+	case stepUserNSSetgroups:
+		return "DisableUserNamespaces: write deny to /proc/self/setgroups"
+	case stepUserNSUIDMap:
+		return fmt.Sprintf("DisableUserNamespaces: write /proc/self/uid_map %q", s.plan.init.nestUIDMap)
+	case stepUserNSGIDMap:
+		return fmt.Sprintf("DisableUserNamespaces: write /proc/self/gid_map %q", s.plan.init.nestGIDMap)
+	case stepUserNSBound:
+		return "DisableUserNamespaces: drop " + Cap(idx).String() + " from the bounding set again"
+	case stepUserNSStill:
+		return "DisableUserNamespaces: a user namespace could still be created"
 	}
 	return ""
 }
@@ -176,4 +227,99 @@ func childBlock(p *childPlan) {
 			return
 		}
 	}
+}
+
+// childUserNSLimit, with DisableUserNamespaces, sets user.max_user_namespaces
+// of the new user namespace to 1, while the child holds CAP_SYS_RESOURCE
+// there, and opens /proc for childNestUser: both before the mounts, in the
+// caller's view of /proc.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childUserNSLimit(p *childPlan) {
+	q := &p.init
+	if !q.disableUserNS {
+		return
+	}
+	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strProcDir[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+	if e == 0 {
+		_, _, e = syscall.RawSyscall6(syscall.SYS_FSTATFS, fd, uintptr(unsafe.Pointer(&q.statfs)), 0, 0, 0, 0)
+	}
+	if e == 0 && q.statfs.Type != unix.PROC_SUPER_MAGIC {
+		e = syscall.EXDEV
+	}
+	if e != 0 {
+		childFail(p, stepUserNSProc, e)
+	}
+	q.procFd = int(fd)
+	if e = childWriteAt(fd, &strMaxUserNS[0], &strOne[0], len(strOne)); e != 0 {
+		childFail(p, stepUserNSMax, e)
+	}
+}
+
+// childNestUser, with DisableUserNamespaces, once the credentials are the
+// program's: creates the second user namespace, which counts against the
+// first's limit of 1, maps the program's own IDs in it (as its creator
+// may, from inside), drops again from the bounding set what childBounding
+// dropped (a new user namespace gives the full set back), and checks that
+// no other user namespace can be made.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childNestUser(p *childPlan) {
+	q := &p.init
+	if !q.disableUserNS {
+		return
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_UNSHARE, unix.CLONE_NEWUSER, 0, 0, 0, 0, 0); e != 0 {
+		childFail(p, stepUserNSUnshare, e)
+	}
+	// A change of credentials made the child not dumpable, and its /proc
+	// files root's, which the second namespace does not map: set it back,
+	// as bwrap does; execve decides again for the program.
+	syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 1, 0, 0, 0, 0)
+	proc := uintptr(q.procFd)
+	if e := childWriteAt(proc, &strNestSetgroups[0], &strDeny[0], len(strDeny)); e != 0 {
+		childFail(p, stepUserNSSetgroups, e)
+	}
+	if e := childWriteAt(proc, &strNestUIDMap[0], &q.nestUIDMap[0], len(q.nestUIDMap)); e != 0 {
+		childFail(p, stepUserNSUIDMap, e)
+	}
+	if e := childWriteAt(proc, &strNestGIDMap[0], &q.nestGIDMap[0], len(q.nestGIDMap)); e != 0 {
+		childFail(p, stepUserNSGIDMap, e)
+	}
+	syscall.RawSyscall6(syscall.SYS_CLOSE, proc, 0, 0, 0, 0, 0)
+	if c := &p.priv; c.caps {
+		for cp := uintptr(0); cp <= c.lastCap; cp++ {
+			if c.boundKept&(1<<cp) == 0 {
+				if _, _, e := syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, cp, 0, 0, 0, 0); e != 0 {
+					childFailAt(p, stepUserNSBound, uint32(cp), e)
+				}
+			}
+		}
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_UNSHARE, unix.CLONE_NEWUSER, 0, 0, 0, 0, 0); e == 0 {
+		childFail(p, stepUserNSStill, syscall.EEXIST)
+	}
+}
+
+// childWriteAt writes data to the file at path under dir with one
+// write(2) and returns the errno.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childWriteAt(dir uintptr, path *byte, data *byte, size int) syscall.Errno {
+	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, dir, uintptr(unsafe.Pointer(path)), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	n, _, e := syscall.RawSyscall6(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(data)), uintptr(size), 0, 0, 0)
+	if e == 0 && n != uintptr(size) {
+		e = syscall.EIO
+	}
+	syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+	return e
 }

@@ -537,3 +537,95 @@ func TestOnClone(t *testing.T) {
 		}
 	})
 }
+
+// userNSInode returns the inode number of the user namespace of fd, a
+// namespace file.
+func nsInode(t *testing.T, fd int) uint64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+// TestDisableUserNamespaces: the program cannot create a user namespace
+// (unshare -U fails, ENOSPC), and reads what bwrap --disable-userns shows:
+// user.max_user_namespaces 2147483647 (its own namespace's; the limit of 1
+// is its parent's), its own IDs mapped to themselves. From outside: the
+// program's user namespace is a child of a child of the caller's.
+func TestDisableUserNamespaces(t *testing.T) {
+	eachPath(t, func(t *testing.T) {
+		for _, c := range []struct {
+			init bool
+			own  bool
+		}{{false, true}, {false, false}, {true, false}} {
+			init := c.init
+			uid, gid := rootMaps()
+			setGroups := idmap.Auto
+			if c.own {
+				uid, gid = ownMaps()
+				setGroups = idmap.Deny // so that a vfork child writes them itself
+			}
+			before := takeCounts(t)
+			opts := namespace.Options{New: namespace.User | namespace.PID | namespace.Mount, UIDMap: uid, GIDMap: gid, SetGroups: setGroups, Init: init,
+				DisableUserNamespaces: true, Capabilities: namespace.DropCaps(unix.CAP_SYS_PTRACE)}
+			s := startWaiting(t, opts, `cat /proc/sys/user/max_user_namespaces; unshare -U true 2>/dev/null; echo $?; id -u; cat /proc/self/uid_map /proc/self/setgroups; grep CapBnd /proc/self/status`)
+			pid := s.p.Pid
+			if init {
+				kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+				fmt.Sscan(string(kids), &pid)
+			}
+			f, err := os.Open(fmt.Sprintf("/proc/%d/ns/user", pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			parent, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_PARENT)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			grand, err := unix.IoctlRetInt(parent, unix.NS_GET_PARENT)
+			own, _ := os.Open("/proc/self/ns/user")
+			if err != nil || nsInode(t, grand) != nsInode(t, int(own.Fd())) {
+				t.Errorf("Init %v: the program's user namespace is not a grandchild of the caller's (%v)", init, err)
+			}
+			own.Close()
+			unix.Close(parent)
+			if err == nil {
+				unix.Close(grand)
+			}
+			out := s.finish(t)
+			want := fmt.Sprintf("2147483647\n1\n0\n%10d %10d %10d\ndeny\nCapBnd:\t%016x\n", 0, 0, 1, uint64(namespace.AllCaps().Drop(unix.CAP_SYS_PTRACE)))
+			if out != want {
+				t.Errorf("Init %v: inside:\n%q\nwant\n%q", init, out, want)
+			}
+			checkNoLeak(t, before)
+		}
+	})
+}
+
+// TestDisableUserNamespacesBadInput: without a new user namespace and its
+// maps it is an error before any clone.
+func TestDisableUserNamespacesBadInput(t *testing.T) {
+	uid, gid := ownMaps()
+	for _, c := range []struct {
+		opts namespace.Options
+		want string
+	}{
+		{namespace.Options{New: namespace.PID}, "DisableUserNamespaces needs a new user namespace"},
+		{namespace.Options{New: namespace.User, UIDMap: uid}, "DisableUserNamespaces needs UIDMap and GIDMap"},
+		{namespace.Options{New: namespace.User, GIDMap: gid}, "DisableUserNamespaces needs UIDMap and GIDMap"},
+	} {
+		before := takeCounts(t)
+		c.opts.Path, c.opts.DisableUserNamespaces = "/bin/true", true
+		p, err := namespace.Spawn(c.opts)
+		if err == nil {
+			p.Wait()
+			t.Errorf("%+v: no error", c.opts)
+		} else if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %q, want %q", err, c.want)
+		}
+		checkNoLeak(t, before)
+	}
+}
