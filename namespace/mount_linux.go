@@ -1139,7 +1139,12 @@ func childMountStep(p *childPlan, i, k int) {
 	if op.file && k == len(op.comps)-1 {
 		how = &m.howAny
 	}
+	// openat2 with RESOLVE_IN_ROOT fails with EAGAIN when any mount or
+	// rename in the system raced with the lookup: try again.
 	fd, _, e := syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(m.rootFd), uintptr(unsafe.Pointer(&op.path[op.comps[k].prefix])), uintptr(unsafe.Pointer(how)), unix.SizeofOpenHow, 0, 0)
+	for try := 0; e == syscall.EAGAIN && try < 1000; try++ {
+		fd, _, e = syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(m.rootFd), uintptr(unsafe.Pointer(&op.path[op.comps[k].prefix])), uintptr(unsafe.Pointer(how)), unix.SizeofOpenHow, 0, 0)
+	}
 	if e == syscall.ENOENT && !op.noCreate {
 		// Created in the directory just resolved, cur, by its name alone,
 		// which mkdirat and O_CREAT|O_EXCL never follow if it is a
@@ -1157,6 +1162,9 @@ func childMountStep(p *childPlan, i, k int) {
 			childFailAt(p, stepMountCreate, uint32(i)|uint32(k+1)<<16, e)
 		}
 		fd, _, e = syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(m.rootFd), uintptr(unsafe.Pointer(&op.path[op.comps[k].prefix])), uintptr(unsafe.Pointer(how)), unix.SizeofOpenHow, 0, 0)
+		for try := 0; e == syscall.EAGAIN && try < 1000; try++ {
+			fd, _, e = syscall.RawSyscall6(unix.SYS_OPENAT2, uintptr(m.rootFd), uintptr(unsafe.Pointer(&op.path[op.comps[k].prefix])), uintptr(unsafe.Pointer(how)), unix.SizeofOpenHow, 0, 0)
+		}
 	}
 	if e != 0 {
 		childFailAt(p, stepMountResolve, uint32(i)|uint32(k+1)<<16, e)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -628,4 +629,37 @@ func TestDisableUserNamespacesBadInput(t *testing.T) {
 		}
 		checkNoLeak(t, before)
 	}
+}
+
+// TestMountSpecRacingMounts spawns with Mounts while another process
+// mounts and unmounts without pause, in a mount namespace of its own:
+// openat2 with RESOLVE_IN_ROOT fails with EAGAIN whenever any mount in the
+// system races with a lookup of "..", and the child must try again, not
+// fail.
+func TestMountSpecRacingMounts(t *testing.T) {
+	churn := exec.Command("unshare", "-Urm", "sh", "-c", "while :; do mount -t tmpfs x /tmp; umount /tmp; done")
+	if err := churn.Start(); err != nil {
+		t.Skip(err)
+	}
+	defer func() { churn.Process.Kill(); churn.Wait() }()
+	time.Sleep(50 * time.Millisecond)
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		opts := v.opts
+		// The kernel checks for the race where a lookup goes up: through a
+		// link with "..", as TestMountSpecRoot's.
+		opts.Mounts = append(tmpfsRoot(), namespace.MountSpec{Target: "/a/b", Type: "dir"},
+			namespace.MountSpec{Source: "../../../../a/../a/../a", Target: "/l/up", Type: "symlink"})
+		for i := range 20 {
+			opts.Mounts = append(opts.Mounts, namespace.MountSpec{Target: fmt.Sprintf("/l/up/b/%d", i), Type: "dir"})
+		}
+		opts.Path = "/bin/true"
+		for range 100 {
+			if err := waitOK(namespace.Spawn(opts)); err != nil {
+				if strings.Contains(err.Error(), ": test: ") {
+					t.Skip(err)
+				}
+				t.Fatal(err)
+			}
+		}
+	})
 }
