@@ -184,7 +184,11 @@
 //  4. Session: setsid(2) for Setsid, setpgid(0, Pgid) for Setpgid (and for
 //     Foreground without Setsid). Before the mounts, as in os/exec and
 //     bwrap's --new-session.
-//  5. Mounts, with a new mount namespace: set the propagation of every mount
+//  5. With DisableUserNamespaces: write 1 to user.max_user_namespaces of
+//     the new user namespace, through the caller's /proc, opened then and
+//     kept for step 15, while the child holds CAP_SYS_RESOURCE there.
+//     (bwrap writes it after its mounts, through a /proc it opened first.)
+//  6. Mounts, with a new mount namespace: set the propagation of every mount
 //     (MS_REC|MS_PRIVATE by default, as unshare(1) does; MS_SLAVE, MS_SHARED
 //     or nothing with Options.Propagation). With Root or Mounts, open every
 //     source before anything is mounted, in the caller's view: each bind's
@@ -204,32 +208,65 @@
 //     opens the sources as detached mounts and pivots once, and needs no
 //     directory of its own. Without a new root, MountProc mounts a new proc
 //     on /proc after the Mounts.
-//  6. Set the host and domain names.
-//  7. With a new time namespace: unshare(CLONE_NEWTIME), write the clock
+//     Entries that mount nothing are made in their turn: a "dir" or a
+//     "file" (its Contents written; the umask is cleared around the
+//     creation of a file, and of directories with Mode or ParentMode, as
+//     bwrap clears it for its setup), a
+//     "chmod" (fchmodat2 on the target resolved in the root) or a
+//     "remount" (mount_setattr adding MOUNT_ATTR_RDONLY, not recursive)
+//     of what the entries before made. A bind of Contents is a file on a
+//     tmpfs of its own, made with the sources, attached as a bind is and
+//     unlinked then (bwrap makes it in its setup tmpfs).
+//  7. With Loopback: bring up lo (SIOCSIFFLAGS with IFF_UP; the kernel
+//     adds 127.0.0.1 and ::1). bwrap does it before its mounts, by
+//     rtnetlink; the order is not visible.
+//  8. Set the host and domain names.
+//  9. With a new time namespace: unshare(CLONE_NEWTIME), write the clock
 //     offsets, and enter it with setns(2), which a single-threaded process
 //     may do. (clone3 with CLONE_NEWTIME would freeze the offsets at zero.)
-//  8. Resource limits (prlimit64), in order: before the credentials change,
+//  10. With Init: fork the program's process (a copy: a vfork child would
+//     run over the init's frames). The child stays as PID 1, drops its
+//     capabilities and every descriptor and reaps until the program
+//     exits, then exits with its status. Every later step is the
+//     program's own, so that the init holds none of the program's
+//     limits, credentials or filters; bwrap forks its PID 1's child
+//     after all of its setup, right before the exec, and its PID 1
+//     installs the seccomp filters too. Never a vfork child: it would
+//     hold the caller's thread for the sandbox's life.
+//  11. With BlockFD: read one byte from it, blocking until it has data or
+//     is at end-of-file (bwrap reads it later, after its credentials
+//     change; nothing the program sees differs).
+//  12. Resource limits (prlimit64), in order: before the credentials change,
 //     as runc does, since raising a hard limit needs CAP_SYS_RESOURCE,
 //     which setresuid or capset may take away. (bwrap 0.8 sets none.)
-//  9. Drop from the bounding set what Capabilities.Bounding leaves out
+//  13. Drop from the bounding set what Capabilities.Bounding leaves out
 //     (PR_CAPBSET_DROP needs CAP_SETPCAP, which a user other than root loses
 //     at setresuid), and set PR_SET_KEEPCAPS when a user other than root is
 //     to keep capabilities.
-//  10. Change credentials: groups (unless Credential.NoSetGroups), gid, uid.
+//  14. Change credentials: groups (unless Credential.NoSetGroups), gid, uid.
 //     After the mounts, as unshare(1) does, so that they run with the
 //     namespace root's full capabilities; bwrap changes to the sandbox user
 //     right after the maps and mounts as that user.
-//  11. Capabilities: permitted, effective and inheritable in one capset(2),
+//  15. With DisableUserNamespaces: unshare(CLONE_NEWUSER), which the
+//     limit of 1 allows once, set dumpable back, deny setgroups and map
+//     the program's own user and group ID to themselves in it (as its
+//     creator may, from inside), drop again from the bounding set what
+//     step 13 dropped (a new user namespace gives the full set back), and
+//     check that unshare(CLONE_NEWUSER) now fails. After the credentials,
+//     where bwrap does it before its change to the sandbox user, so that
+//     the IDs mapped are the program's.
+//  16. Capabilities: permitted, effective and inheritable in one capset(2),
 //     then the ambient set. (bwrap raises ambient capabilities just before
 //     its seccomp step.)
-//  12. Set the parent-death signal, which the credentials change clears;
+//  17. Set the parent-death signal, which the credentials change clears;
 //     change directory (a path in the new root); arrange the file
 //     descriptors.
-//  13. Terminal, once the program's descriptors are in place: TIOCSCTTY on
+//  18. Terminal, once the program's descriptors are in place: TIOCSCTTY on
 //     descriptor Ctty for Setctty, then TIOCSPGRP for Foreground, with
 //     SIGTTOU blocked for that ioctl only.
-//  14. Last before execve: no_new_privs (only when asked: bwrap sets it
+//  19. Last before execve: no_new_privs (only when asked: bwrap sets it
 //     always, and first, since it may run set-user-ID) and the seccomp
-//     filter, so that the filter sees only execve and the program.
-//  15. execve(2).
+//     filter, then SeccompFilters in order, so that the filters see only
+//     execve and the program.
+//  20. execve(2).
 package namespace

@@ -258,8 +258,9 @@ type Options struct {
 	Loopback bool
 
 	// Init keeps the child as PID 1 of the new PID namespace, a reaper, as
-	// bwrap does without --as-pid-1: it forks the program, which runs the
-	// steps from the resource limits on (see the package documentation),
+	// bwrap does without --as-pid-1: it forks the program after the
+	// mounts, host names and time namespace, and the program runs the
+	// steps from there on (see the package documentation),
 	// then reaps every process of the namespace that ends, and exits once
 	// the program exits, with the program's exit status, or 128 plus the
 	// signal that killed it (bwrap's status); the kernel then kills what is
