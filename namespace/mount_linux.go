@@ -945,6 +945,17 @@ func childMounts(p *childPlan) {
 		childMountPivot(p)
 	}
 	if m.mountProc {
+		// Unless every mount is private already, /proc is made so first,
+		// as unshare(1)'s --mount-proc does: a shared /proc (the copy of
+		// the caller's, with Propagation shared or unchanged) would take
+		// the new proc to the caller's /proc, over it. EINVAL: /proc is
+		// no mount point, and the new one is attached to a mount that
+		// the propagation already governs.
+		if m.propagation != unix.MS_REC|unix.MS_PRIVATE {
+			if _, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, 0, uintptr(unsafe.Pointer(&strProcDir[0])), 0, unix.MS_REC|unix.MS_PRIVATE, 0, 0); e != 0 && e != syscall.EINVAL {
+				childFail(p, stepMountProc, e)
+			}
+		}
 		if _, _, e = syscall.RawSyscall6(syscall.SYS_MOUNT, uintptr(unsafe.Pointer(&strProc[0])), uintptr(unsafe.Pointer(&strProcDir[0])), uintptr(unsafe.Pointer(&strProc[0])), unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, 0, 0); e != 0 {
 			childFail(p, stepMountProc, e)
 		}

@@ -156,7 +156,12 @@ func unchangedRootHelper() error {
 			prop namespace.Propagation
 		}{{"Root", namespace.PropagationUnchanged}, {"tmpfs on /", namespace.PropagationUnchanged},
 			{"Root", namespace.PropagationSlave}, {"tmpfs on /", namespace.PropagationSlave},
-			{"Root", namespace.PropagationPrivate}, {"tmpfs on /", namespace.PropagationPrivate}} {
+			{"Root", namespace.PropagationPrivate}, {"tmpfs on /", namespace.PropagationPrivate},
+			// A new proc on /proc, with no new root: the copy of a shared
+			// /proc must not take it to the caller's (as unshare(1)'s
+			// --mount-proc makes /proc private first).
+			{"MountProc", namespace.PropagationShared}, {"MountProc", namespace.PropagationUnchanged},
+			{"MountProc", namespace.PropagationSlave}, {"MountProc", namespace.PropagationPrivate}} {
 			how := c.how
 			namespace.SetChildPath(path)
 			before, err := own()
@@ -164,10 +169,14 @@ func unchangedRootHelper() error {
 				return err
 			}
 			opts := namespace.Options{Path: "/bin/true", New: namespace.Mount, Propagation: c.prop}
-			if how == "Root" {
+			switch how {
+			case "Root":
 				opts.Root = root
-			} else {
+			case "tmpfs on /":
 				opts.Mounts = []namespace.MountSpec{{Source: "tmpfs", Target: "/", Type: "tmpfs"}}
+			case "MountProc":
+				opts.New |= namespace.PID
+				opts.MountProc = true
 			}
 			p, err := namespace.Spawn(opts)
 			if err == nil {
