@@ -64,10 +64,10 @@ func (s *spawn) planInit() error {
 	q.blockFd = -1
 	if o.Init {
 		if !o.New.Has(PID) {
-			return fmt.Errorf("Init needs a new %s namespace (New has %s)", PID, o.New)
+			return fmt.Errorf("%s needs a new %s namespace (New has %s)", "Init", PID, o.New)
 		}
 		if o.Setctty || o.Foreground {
-			return errors.New("Init with Setctty or Foreground: the program does not lead the session, the init does")
+			return fmt.Errorf("%s with Setctty or Foreground: the program does not lead the session, the init does", "Init")
 		}
 		q.init = true
 		q.capHdr.Version = unix.LINUX_CAPABILITY_VERSION_3

@@ -584,10 +584,10 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 	}
 	dataBind := ms.Type == "bind" && ms.Source == "" && ms.Contents != nil
 	if ms.Contents != nil && ms.Type != "file" && !dataBind {
-		return errors.New("Contents is for a file, or a bind without Source")
+		return fmt.Errorf("%s is for a file, or a bind without Source", "Contents")
 	}
 	if ms.Mode != 0 && ms.Type != "dir" && ms.Type != "file" && ms.Type != "chmod" && !dataBind {
-		return fmt.Errorf("Mode is for a dir, a file, a chmod or a bind of Contents, not a %s", ms.Type)
+		return fmt.Errorf("%s is for a dir, a file, a chmod or a bind of Contents, not a %s", "Mode", ms.Type)
 	}
 	const atime = unix.MS_NOATIME | unix.MS_STRICTATIME | unix.MS_RELATIME
 	allowed := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | atime | unix.MS_NODIRATIME | unix.MS_NOSYMFOLLOW | unix.MS_SILENT)
