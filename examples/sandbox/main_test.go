@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -631,7 +632,7 @@ func TestArgv0(t *testing.T) {
 
 // start starts a runner's command line without waiting for it, with
 // descriptors 3 on from files.
-func (r runner) start(t *testing.T, args []string, files ...*os.File) (*exec.Cmd, *bytes.Buffer) {
+func (r runner) start(t *testing.T, args []string, files ...*os.File) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(r.bin, args...)
 	cmd.Dir = "/tmp"
@@ -643,13 +644,31 @@ func (r runner) start(t *testing.T, args []string, files ...*os.File) (*exec.Cmd
 	if r.nobody {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
 	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := new(syncBuffer)
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.ExtraFiles = files
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return cmd, &out
+	return cmd, out
+}
+
+// syncBuffer is a bytes.Buffer that a test reads while os/exec writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // notSupported skips a test of this command for an option that the
