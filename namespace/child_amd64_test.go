@@ -19,7 +19,8 @@ import (
 //
 // Allowed: raw system calls; the compiler's bounds-check panics, which a
 // correct child never reaches; and the reload of g that follows a call to
-// rawVforkClone, a path of the vfork child, whose parent is suspended.
+// rawVforkClone or rawVforkRefork, paths of the vfork child, whose parent
+// is suspended.
 func TestOwnStackChildNeedsNoGoroutine(t *testing.T) {
 	if !privileged {
 		t.Skip("a check of the compiled code, the same for every user: the run as root makes it")
@@ -60,7 +61,7 @@ func TestOwnStackChildNeedsNoGoroutine(t *testing.T) {
 			switch {
 			case !direct:
 				t.Errorf("%s makes an indirect call: %s", name, ins)
-			case callee == pkg+"rawVforkClone.abi0", strings.HasPrefix(callee, "runtime.panic"):
+			case callee == pkg+"rawVforkClone.abi0", callee == pkg+"rawVforkRefork.abi0", strings.HasPrefix(callee, "runtime.panic"):
 			case funcs[callee] == nil:
 				t.Errorf("%s calls %s, outside the child's code", name, callee)
 			case !seen[callee]:
@@ -74,14 +75,20 @@ func TestOwnStackChildNeedsNoGoroutine(t *testing.T) {
 	}
 }
 
-// afterVforkClone says whether code ends with a call of rawVforkClone and
+// afterVforkClone says whether code ends with a call of rawVforkClone (or
+// rawVforkRefork) and
 // the compiler's clearing of X15 after it: where an FS-relative load
 // reloads g after that call from assembly.
 func afterVforkClone(code []string) bool {
 	if n := len(code); n > 0 && code[n-1] == "XORPS X15, X15" {
 		code = code[:n-1]
 	}
-	return len(code) > 0 && strings.HasPrefix(code[len(code)-1], "CALL github.com/nsgo/nsgo/namespace.rawVforkClone.abi0(")
+	if len(code) == 0 {
+		return false
+	}
+	last := code[len(code)-1]
+	return strings.HasPrefix(last, "CALL github.com/nsgo/nsgo/namespace.rawVforkClone.abi0(") ||
+		strings.HasPrefix(last, "CALL github.com/nsgo/nsgo/namespace.rawVforkRefork.abi0(")
 }
 
 // parseObjdump splits the output of go tool objdump into the instructions

@@ -560,14 +560,22 @@ func childRefork(p *childPlan) {
 		// PID; this child then leaves.
 		const flags = unix.CLONE_PARENT | unix.CLONE_PARENT_SETTID | uintptr(syscall.SIGCHLD)
 		ptid := uintptr(unsafe.Pointer(p.childPID))
-		var r uintptr
 		if p.vfork {
 			// Like this child's own clone: its stack is the parent's, and
-			// both sleep until the program's process execs.
-			var en uintptr
-			r, en = rawVforkClone(syscall.SYS_CLONE, flags|unix.CLONE_VM|unix.CLONE_VFORK, 0, ptid)
-			e = syscall.Errno(en)
-		} else if cloneFirstArgs {
+			// both sleep until the program's process execs. This child
+			// then wakes on a stack that the program's process has used,
+			// so rawVforkRefork exits for it, touching nothing of it.
+			var kill uintptr
+			if p.testKillAfterRefork {
+				kill = 1
+			}
+			if e = syscall.Errno(rawVforkRefork(flags|unix.CLONE_VM|unix.CLONE_VFORK, ptid, kill)); e != 0 {
+				childFail(p, stepRefork, e)
+			}
+			return // in the program's process
+		}
+		var r uintptr
+		if cloneFirstArgs {
 			r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, flags, 0, ptid, 0, 0, 0)
 		} else {
 			r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, 0, flags, ptid, 0, 0, 0)

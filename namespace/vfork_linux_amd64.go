@@ -14,6 +14,13 @@ const haveVfork = true
 //go:noescape
 func rawVforkClone(trap, a1, a2, a3 uintptr) (pid, errno uintptr)
 
+// rawVforkRefork is clone(2) with CLONE_VM|CLONE_VFORK and the caller's
+// stack, for a child that forks the program's process: it returns only in
+// that process, or with the error; see vfork_linux_amd64.s.
+//
+//go:noescape
+func rawVforkRefork(flags, ptid, kill uintptr) (errno uintptr)
+
 // rawCloneOwnStack is clone(2) or clone3(2) with CLONE_VM and a stack of the
 // child's own, whose child calls fn(arg); see vfork_linux_amd64.s.
 //

@@ -75,3 +75,49 @@ child:
 	MOVQ	$231, AX	// SYS_exit_group
 	SYSCALL
 	INT	$3
+
+// func rawVforkRefork(flags, ptid, kill uintptr) (errno uintptr)
+//
+// clone(2) with flags (CLONE_VM|CLONE_VFORK among them) and the caller's
+// stack, for a child that forks the program's process (see childRefork).
+// It returns in that new process, with errno 0, and with the error if the
+// clone failed. The child that called it never returns: once the new
+// process has exec'd or exited it wakes on a stack that the new process
+// has used meanwhile, whose frames and spilled arguments are no longer its
+// own, so it exits here (after SIGKILLing itself if kill is not zero, for
+// tests), with nothing but registers, which each task has its own copy of.
+TEXT ·rawVforkRefork(SB),NOSPLIT|NOFRAME,$0-32
+	MOVQ	$56, AX	// SYS_clone
+	MOVQ	flags+0(FP), DI
+	MOVQ	$0, SI
+	MOVQ	ptid+8(FP), DX
+	MOVQ	kill+16(FP), R13
+	MOVQ	$0, R10
+	MOVQ	$0, R8
+	POPQ	R12
+	SYSCALL
+	PUSHQ	R12
+	CMPQ	AX, $0
+	JEQ	newproc
+	CMPQ	AX, $0xfffffffffffff001
+	JHI	failed
+	CMPQ	R13, $0
+	JEQ	leave
+	MOVQ	$39, AX	// SYS_getpid
+	SYSCALL
+	MOVQ	AX, DI
+	MOVQ	$9, SI	// SIGKILL
+	MOVQ	$62, AX	// SYS_kill
+	SYSCALL
+leave:
+	MOVQ	$0, DI
+	MOVQ	$231, AX	// SYS_exit_group
+	SYSCALL
+	INT	$3
+newproc:
+	MOVQ	$0, errno+24(FP)
+	RET
+failed:
+	NEGQ	AX
+	MOVQ	AX, errno+24(FP)
+	RET

@@ -12,6 +12,10 @@ func rawVforkClone(trap, a1, a2, a3 uintptr) (pid, errno uintptr) {
 	panic("no vfork clone on this architecture")
 }
 
+func rawVforkRefork(flags, ptid, kill uintptr) (errno uintptr) {
+	panic("no vfork clone on this architecture")
+}
+
 func rawCloneOwnStack(trap, a1, a2 uintptr, fn, arg unsafe.Pointer) (pid, errno uintptr) {
 	panic("no CLONE_VM clone on this architecture")
 }
