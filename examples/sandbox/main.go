@@ -198,6 +198,20 @@ func (c *config) start() (int, error) {
 	if handle != nil {
 		defer handle.Close()
 	}
+	// --info-fd and --json-status-fd stay out of the child's reach while
+	// it is cloned (see fdStash).
+	var report []int
+	for _, fd := range []int{c.infoFD, c.jsonStatusFD} {
+		if fd != -1 {
+			report = append(report, fd)
+		}
+	}
+	var stash *fdStash
+	if len(report) > 0 {
+		if stash, err = stashFDs(report); err != nil {
+			return 1, dief("Write to info_fd: %s", errnoText(err))
+		}
+	}
 	early := c.blockFD != -1 || c.usernsBlockFD != -1
 	if early {
 		// bwrap reports right after its clone, before the sandbox is set
@@ -206,6 +220,9 @@ func (c *config) start() (int, error) {
 		// command to run, which keeps the child from waiting for it.
 		o := &opts
 		o.OnClone = func(pid int) error {
+			if err := stash.restore(); err != nil {
+				return dief("Write to info_fd: %s", errnoText(err))
+			}
 			if err := c.report(pid); err != nil {
 				return err
 			}
@@ -230,6 +247,9 @@ func (c *config) start() (int, error) {
 	}
 	if opts.BlockFD != nil {
 		opts.BlockFD.Close()
+	}
+	if rerr := stash.restore(); rerr != nil && err == nil {
+		err = rerr
 	}
 	if err != nil {
 		return 1, c.spawnError(err)
