@@ -211,6 +211,7 @@ grep -e ^Cap -e ^NoNewPrivs /proc/self/status 2>/dev/null
 echo "hostname $(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
 echo "pwd $(pwd) PWD=$PWD"
 echo "env $(env | grep -c .) FOO=$FOO"
+[ -r /proc/$$/environ ] && echo "environ $(tr '\0' '\n' < /proc/$$/environ | grep -c .) $(tr '\0' '\n' < /proc/$$/environ | grep -e ^PWD= -e ^HOME=)"
 while read -r id parent dev root mnt opts rest; do echo "mount $mnt $root $opts ${rest#*- }" | cut -d' ' -f1-6; done < /proc/self/mountinfo 2>/dev/null
 for f in / /tmp /dev /dev/null /dev/pts /dev/shm /dev/ptmx /dev/fd /proc /data /data/x /sub /link /d /d/e; do
   [ -e "$f" ] || [ -L "$f" ] && echo "file $f $(stat -c '%A %U %G' "$f")"
@@ -759,7 +760,13 @@ func TestBlockFD(t *testing.T) {
 				cmd, out := r.start(t, args, infoW, blockR)
 				infoW.Close()
 				blockR.Close()
-				info, _ := readAll(infoR)
+				infoR.SetReadDeadline(time.Now().Add(20 * time.Second))
+				info, err := readAll(infoR)
+				if err != nil {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("--info-fd not closed: %v (%q)", err, info)
+				}
 				time.Sleep(100 * time.Millisecond)
 				early := out.String()
 				blockW.Write([]byte{1})
@@ -791,7 +798,13 @@ func TestUsernsBlockFD(t *testing.T) {
 				var info struct {
 					Pid int `json:"child-pid"`
 				}
-				b, _ := readAll(infoR)
+				infoR.SetReadDeadline(time.Now().Add(20 * time.Second))
+				b, err := readAll(infoR)
+				if err != nil {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("--info-fd not closed: %v (%q)", err, b)
+				}
 				if err := json.Unmarshal(b, &info); err != nil {
 					blockW.Close()
 					cmd.Wait()
