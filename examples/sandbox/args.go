@@ -54,11 +54,12 @@ type config struct {
 	usernsFD, userns2FD, pidnsFD int
 	disableUserns, assertUserns  bool
 
-	uid, gid int64 // -1: the caller's
-	hostname string
-	chdir    string
-	hasChdir bool
-	env      []string // the environment bwrap's setenv, unsetenv and clearenv leave
+	uid, gid           int64 // -1: the caller's
+	uidGiven, gidGiven bool
+	hostname           string
+	chdir              string
+	hasChdir           bool
+	env                []string // the environment bwrap's setenv, unsetenv and clearenv leave
 
 	lockFiles                         []string
 	syncFD, blockFD, usernsBlockFD    int

@@ -129,6 +129,7 @@ func (c *config) check() error {
 	if len(c.command) == 0 {
 		return usageError{}
 	}
+	c.uidGiven, c.gidGiven = c.uid != -1, c.gid != -1
 	if c.uid == -1 {
 		c.uid = int64(c.realUID)
 	}
@@ -416,7 +417,11 @@ func (c *config) options() (namespace.Options, *namespace.Handle, error) {
 		if err != nil {
 			return o, nil, dief("Joining specified namespace failed: %s", errnoText(err))
 		}
-		if c.usernsFD != -1 {
+		// bwrap changes to --uid and --gid in the joined namespace, and
+		// otherwise keeps the IDs the caller's map to there, which the
+		// library's default (0, as nsenter) is for a namespace that maps
+		// the caller to root, as user namespaces made for sandboxes do.
+		if c.usernsFD != -1 && (c.uidGiven || c.gidGiven) {
 			o.Credential = &namespace.Credential{UID: uint32(c.uid), GID: uint32(c.gid), NoSetGroups: true}
 		}
 	}
