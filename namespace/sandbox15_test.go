@@ -663,3 +663,33 @@ func TestMountSpecRacingMounts(t *testing.T) {
 		}
 	})
 }
+
+// TestInitHandleSpawn: with Handle.Spawn, the process forked into the new
+// PID namespace is the init, and forks the program in turn: Process.Pid
+// is the init's, which is in the handle's mount namespace, and the
+// program is PID 2 there.
+func TestInitHandleSpawn(t *testing.T) {
+	tpid := startUnshare(t, "--user", "--map-root-user", "--mount")
+	eachPath(t, func(t *testing.T) {
+		h, err := namespace.Join(tpid, namespace.User|namespace.Mount)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		before := takeCounts(t)
+		var out strings.Builder
+		p, err := h.Spawn(namespace.Options{Path: "/bin/sh", Args: []string{"sh", "-c", "echo $$; sleep 0.3; exit 5"}, New: namespace.PID, Init: true, Stdout: &out})
+		if err != nil {
+			if strings.Contains(err.Error(), ": test: ") {
+				t.Skip(err)
+			}
+			t.Fatal(err)
+		}
+		mnt, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", p.Pid))
+		want, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", tpid))
+		if st, err := p.Wait(); err != nil || st.ExitCode() != 5 || out.String() != "2\n" || mnt != want {
+			t.Errorf("%v %v, output %q, the init in %s (want %s); want exit status 5 and 2", st, err, out.String(), mnt, want)
+		}
+		checkNoLeak(t, before)
+	})
+}
