@@ -97,6 +97,10 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 // dief makes bwrap's die(): the message, printed as "bwrap: MESSAGE".
 func dief(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
+// environ gives the environment that the options start from: the
+// process's (tests leave out their own variables).
+var environ = os.Environ
+
 // maxArgs is bwrap's limit on the number of arguments, --args files included.
 const maxArgs = 9000
 
@@ -106,7 +110,7 @@ func newConfig() *config {
 		uid: -1, gid: -1,
 		syncFD: -1, blockFD: -1, usernsBlockFD: -1, infoFD: -1, jsonStatusFD: -1, seccompFD: -1,
 		nextPerms: -1,
-		env:       os.Environ(),
+		env:       environ(),
 		realUID:   os.Getuid(),
 		realGID:   os.Getgid(),
 	}

@@ -31,6 +31,16 @@ func TestMain(m *testing.M) {
 		}
 		os.Unsetenv("NSGO_SANDBOX_CLI")
 		os.Unsetenv("NSGO_SANDBOX_ARGS")
+		// go test -cover's GOCOVERDIR is this binary's, not the command's.
+		environ = func() []string {
+			var env []string
+			for _, kv := range os.Environ() {
+				if !strings.HasPrefix(kv, "GOCOVERDIR=") {
+					env = append(env, kv)
+				}
+			}
+			return env
+		}
 		os.Exit(run(args))
 	}
 	goleak.VerifyTestMain(m)
@@ -116,6 +126,16 @@ func (r runner) run(t *testing.T, args []string, extra ...*os.File) result {
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent", "LANG=C"}
 	if r.asSelf {
 		cmd.Env = append(cmd.Env, "NSGO_SANDBOX_CLI=1", "NSGO_SANDBOX_ARGS="+strings.Join(args, "\x1f"))
+		if d, ok := os.LookupEnv("GOCOVERDIR"); ok {
+			// go test -cover's: without it a covered binary warns on
+			// standard error. Uid 65534 cannot write root's, and gets a
+			// directory of its own, whose counts are left out.
+			if r.nobody {
+				d = openDir(t)
+				os.Chmod(d, 0o777)
+			}
+			cmd.Env = append(cmd.Env, "GOCOVERDIR="+d)
+		}
 		cmd.Args = cmd.Args[:1]
 	}
 	if r.nobody {
@@ -640,6 +660,16 @@ func (r runner) start(t *testing.T, args []string, files ...*os.File) (*exec.Cmd
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent"}
 	if r.asSelf {
 		cmd.Env = append(cmd.Env, "NSGO_SANDBOX_CLI=1", "NSGO_SANDBOX_ARGS="+strings.Join(args, "\x1f"))
+		if d, ok := os.LookupEnv("GOCOVERDIR"); ok {
+			// go test -cover's: without it a covered binary warns on
+			// standard error. Uid 65534 cannot write root's, and gets a
+			// directory of its own, whose counts are left out.
+			if r.nobody {
+				d = openDir(t)
+				os.Chmod(d, 0o777)
+			}
+			cmd.Env = append(cmd.Env, "GOCOVERDIR="+d)
+		}
 		cmd.Args = cmd.Args[:1]
 	}
 	if r.nobody {
