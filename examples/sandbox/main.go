@@ -642,11 +642,24 @@ func (c *config) spawnError(err error) error {
 	if strings.Contains(msg, "invalid Seccomp") || strings.Contains(msg, "child seccomp") {
 		return errSeccompEINVAL
 	}
+	if strings.Contains(msg, "Hostname is") {
+		return dief("Can't set hostname to %s: %s", c.hostname, errnoText(unix.EINVAL))
+	}
 	var ce *namespace.ChildError
 	if m := mountIndex.FindStringSubmatch(msg); m != nil {
 		i, _ := strconv.Atoi(m[1])
 		if i < len(c.plan) && c.plan[i] != nil {
 			o := c.plan[i]
+			if o.kind == opRemountRO {
+				// bwrap's words, with the path in its setup's view.
+				dest := "/newroot" + sandboxPath(o.dest)
+				switch {
+				case errors.Is(err, unix.ENOENT):
+					return dief("Can't remount readonly on %s: realpath(destination): %s", dest, errnoText(err))
+				case errors.Is(err, unix.EINVAL):
+					return dief("Can't remount readonly on %s: Unable to find \"%s\" in mount table", dest, dest)
+				}
+			}
 			return dief("%s: %s", o.failure(), errnoText(err))
 		}
 	}

@@ -503,6 +503,15 @@ func TestBadInput(t *testing.T) {
 		{"invalid fd", append([]string{"--info-fd", "x"}, started...), ""},
 		{"invalid uid", append([]string{"--uid", "-1"}, started...), ""},
 		{"labels", append([]string{"--exec-label", "x"}, started...), ""},
+		{"chdir missing", append(append([]string{"--chdir", "/nonexistent"}, base...), started...), ""},
+		{"symlink over a directory", append(append([]string{"--symlink", "usr/bin", "/usr"}, base...), started...), ""},
+		{"symlink twice", append(append([]string{"--symlink", "a", "/x", "--symlink", "b", "/x"}, base...), started...), ""},
+		{"hostname too long", append(append([]string{"--unshare-uts", "--hostname", strings.Repeat("h", 65)}, base...), started...), ""},
+		{"chmod missing", append(append([]string{"--chmod", "0700", "/nonexistent"}, base...), started...), ""},
+		{"remount-ro missing", append(append([]string{"--remount-ro", "/nonexistent"}, base...), started...), ""},
+		{"remount-ro not a mount point", append(append([]string{"--tmpfs", "/t", "--dir", "/t/d", "--remount-ro", "/t/d"}, base...), started...), ""},
+		{"file from a closed descriptor", append(append([]string{"--file", "9", "/x"}, base...), started...), ""},
+		{"command missing", append(base, "/nonexistent"), ""},
 	}
 	for _, pair := range runners(t) {
 		for _, c := range cases {
@@ -890,6 +899,71 @@ func TestUserns(t *testing.T) {
 					t.Errorf("inside %q, want %q", out, want)
 				}
 			})
+		}
+	}
+}
+
+// TestDieWithParent checks --die-with-parent: when the process that started
+// the sandbox dies, the sandbox's command is killed; without the option it
+// lives on (the control, killed by the test afterwards).
+func TestDieWithParent(t *testing.T) {
+	for _, pair := range runners(t) {
+		for _, r := range pair {
+			for _, die := range []bool{true, false} {
+				t.Run(fmt.Sprint(r.name, " die=", die), func(t *testing.T) {
+					marker := fmt.Sprintf("nsgo-sandbox-parent-%d-%v-%v", os.Getpid(), r.nobody, die)
+					args := append([]string{"--unshare-user", "--unshare-pid", "--as-pid-1"}, base...)
+					if die {
+						args = append(args, "--die-with-parent")
+					}
+					args = append(args, "/bin/sh", "-c", "echo up; sleep 30; echo done", marker)
+					// A shell between: the sandbox's parent, which the test kills.
+					sh := exec.Command("/bin/sh", "-c", `"$@" & wait`, "sh", r.bin)
+					sh.Args = append(sh.Args, args...)
+					sh.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent"}
+					if r.asSelf {
+						sh.Args = sh.Args[:5]
+						sh.Env = append(sh.Env, "NSGO_SANDBOX_CLI=1", "NSGO_SANDBOX_ARGS="+strings.Join(args, "\x1f"))
+					}
+					if r.nobody {
+						sh.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+					}
+					up, upW, _ := os.Pipe()
+					defer up.Close()
+					sh.Stdout = upW
+					if err := sh.Start(); err != nil {
+						t.Fatal(err)
+					}
+					upW.Close()
+					up.SetReadDeadline(time.Now().Add(20 * time.Second))
+					if _, err := up.Read(make([]byte, 3)); err != nil {
+						sh.Process.Kill()
+						sh.Wait()
+						t.Fatalf("the command did not start: %v", err)
+					}
+					sh.Process.Kill()
+					sh.Wait()
+					var left []string
+					for range 100 {
+						if left = leftovers(marker); len(left) == 0 {
+							break
+						}
+						time.Sleep(20 * time.Millisecond)
+					}
+					// Clean up what the test started and left, by PID.
+					for _, l := range left {
+						if pid, err := strconv.Atoi(strings.SplitN(l, ":", 2)[0]); err == nil {
+							syscall.Kill(pid, syscall.SIGKILL)
+						}
+					}
+					if die && len(left) > 0 {
+						t.Errorf("still running after the parent died: %v", left)
+					}
+					if !die && len(left) == 0 {
+						t.Errorf("the command died with its parent without --die-with-parent")
+					}
+				})
+			}
 		}
 	}
 }

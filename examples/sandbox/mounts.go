@@ -18,7 +18,12 @@ import (
 func (o *op) failure() string {
 	switch o.kind {
 	case opBind, opROBind, opDevBind:
-		return fmt.Sprintf("Can't bind mount %s on %s", o.source, o.dest)
+		// bwrap's words, with the paths in its setup's view.
+		src := o.resolved
+		if src == "" {
+			src = o.source
+		}
+		return fmt.Sprintf("Can't bind mount /oldroot%s on /newroot%s: Unable to mount source on destination", src, sandboxPath(o.dest))
 	case opRemountRO:
 		return fmt.Sprintf("Can't remount readonly on %s", o.dest)
 	case opProc:
