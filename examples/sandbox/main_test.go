@@ -237,7 +237,7 @@ for f in / /tmp /dev /dev/null /dev/pts /dev/shm /dev/ptmx /dev/fd /proc /data /
   [ -e "$f" ] || [ -L "$f" ] && echo "file $f $(stat -c '%A %U %G' "$f")"
 done
 for n in cgroup ipc mnt net pid uts; do echo "ns $n $(stat -L -c %i /proc/self/ns/$n 2>/dev/null)"; done
-ip -o link show lo 2>/dev/null | grep -o 'state [A-Z]*'
+[ -r /proc/net/fib_trie ] && { grep -q 127.0.0.1 /proc/net/fib_trie && echo "lo up" || echo "lo down"; }
 for f in /f /b /rb; do [ -e $f ] && echo "data $f $(cat $f) $(stat -c %a $f)"; done
 echo "uname $(uname -s 2>&1 | tail -1)"
 unshare -U true 2>/dev/null && echo "userns allowed" || echo "userns refused"
@@ -424,6 +424,8 @@ func TestCompare(t *testing.T) {
 			[]string{"child-pid", "mnt-namespace", "uts-namespace"}, []func() *os.File{data(t, "--unshare-user\x00--setenv\x00FOO\x00fromargs\x00--unshare-uts\x00--hostname\x00viaargs\x00")}},
 		{"disable userns", append([]string{"--unshare-user", "--disable-userns"}, base...),
 			[]string{"child-pid", "mnt-namespace"}, nil},
+		{"new session, PID 1 bwrap's", append([]string{"--unshare-user", "--unshare-pid", "--unshare-net", "--new-session", "--proc", "/proc"}, base...),
+			[]string{"child-pid", "mnt-namespace", "net-namespace", "pid-namespace"}, nil},
 		{"new session as pid 1", append([]string{"--unshare-user", "--unshare-pid", "--as-pid-1", "--new-session", "--proc", "/proc"}, base...),
 			[]string{"child-pid", "mnt-namespace", "pid-namespace"}, nil},
 	}
