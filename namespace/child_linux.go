@@ -66,7 +66,8 @@ const (
 	stepSelfGIDMap
 	stepSetns // stepSetns+i: entering plan.joinFds[i]; keep last
 	// The sandbox families number their steps from 100 (mounts), 150
-	// (terminal), 170 (privileges) and 200 (cgroup), in their files.
+	// (terminal), 170 (privileges), 200 (cgroup), 210 (net) and 220
+	// (init), in their files.
 )
 
 // childPlan is everything the child needs, prepared by the parent. The child
