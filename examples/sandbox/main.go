@@ -22,10 +22,12 @@
 //
 // What it does not do: it has no set-user-ID mode (bwrap's privilege
 // separation for a setuid install; run it as root or let it create a user
-// namespace), no SELinux labels (--exec-label, --file-label), no
-// --bind-fd, --ro-bind-fd or --userns2 (options of later bwraps or of setuid
-// use). Options that the library cannot serve yet say so and exit 1; see
-// the README's "examples/sandbox" section.
+// namespace), no SELinux labels (--exec-label and --file-label get bwrap's
+// "labeling not supported on this system"), no --userns2, --pidns only on
+// its own, and --assert-userns-disabled only with --disable-userns: those
+// say "not supported yet" and exit 1, as any option would that the library
+// could not serve. --argv0 is bwrap 0.9.0's. See the README's
+// "examples/sandbox" section for where it differs from bwrap on purpose.
 package main
 
 import (

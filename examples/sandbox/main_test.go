@@ -311,6 +311,18 @@ func data(t *testing.T, s string) func() *os.File {
 	}
 }
 
+// openFile returns a function that opens path, for a descriptor option
+// (--bind-fd).
+func openFile(t *testing.T, path string) func() *os.File {
+	return func() *os.File {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+}
+
 // lineDiff shows the lines that differ between a and b.
 func lineDiff(a, b string) string {
 	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
@@ -414,6 +426,8 @@ func TestCompare(t *testing.T) {
 			[]string{"child-pid", "mnt-namespace"}, nil},
 		{"mqueue and proc without a PID namespace", append([]string{"--unshare-user", "--unshare-ipc", "--mqueue", "/dev/mqueue", "--proc", "/proc"}, base...),
 			[]string{"child-pid", "ipc-namespace", "mnt-namespace"}, nil},
+		{"bind-fd", append([]string{"--unshare-user", "--bind-fd", "5", "/data", "--ro-bind-fd", "6", "/sub"}, base...),
+			[]string{"child-pid", "mnt-namespace"}, []func() *os.File{openFile(t, dataDir), openFile(t, "/usr/share")}},
 		{"files and data", append([]string{"--unshare-user", "--perms", "0640", "--file", "5", "/f", "--bind-data", "6", "/b", "--perms", "0444", "--ro-bind-data", "7", "/rb"}, base...),
 			[]string{"child-pid", "mnt-namespace"}, []func() *os.File{data(t, "file"), data(t, "bound"), data(t, "readonly")}},
 		{"seccomp", append([]string{"--unshare-user", "--seccomp", "5"}, base...),
