@@ -16,10 +16,7 @@ import (
 // netns add` leaves one. The mount is made by a helper process in a private
 // mount namespace of its own, so the host's mounts never change.
 func TestListHeldByMount(t *testing.T) {
-	before, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := hostMounts(t)
 	var out strings.Builder
 	opts := namespace.Options{
 		Path:   "/proc/self/exe",
@@ -41,9 +38,29 @@ func TestListHeldByMount(t *testing.T) {
 	if err != nil || !st.Success() || !strings.Contains(out.String(), "held by mount: ok") {
 		t.Errorf("helper: %v %v\n%s", st, err, out.String())
 	}
-	if after, _ := os.ReadFile("/proc/self/mountinfo"); string(after) != string(before) {
+	if after := hostMounts(t); after != before {
 		t.Errorf("the host's mounts changed:\n%s\nnow:\n%s", before, after)
 	}
+}
+
+// hostMounts returns the caller's mountinfo without the mounts under the
+// temporary directory, where other packages' tests, which go test runs at
+// the same time, mount (namespace's Handle.Bind tests); this test's helper
+// mounts only in a namespace of its own.
+func hostMounts(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], os.TempDir()+"/") {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.Join(keep, "")
 }
 
 // bindMountHelper runs in its own mount namespace: it binds a net namespace

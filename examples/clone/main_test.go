@@ -311,20 +311,13 @@ func minimalRoot(t *testing.T) string {
 // files and a new /proc in it, and the host's mounts do not change.
 func TestDemoRoot(t *testing.T) {
 	root := minimalRoot(t)
-	before, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := hostMounts(t, root)
 	out, code := demo(t, "", "-root", root, "-mount-proc", "/bin/sh", "-c", "echo /*; echo $$; read cmd < /proc/1/comm; echo $cmd")
 	if code != 0 || parentLines(out) != "/bin /lib /lib64 /proc\n1\nsh\nchild has terminated\n" &&
 		parentLines(out) != "/bin /lib /proc\n1\nsh\nchild has terminated\n" {
 		t.Errorf("demo -root exited %d with:\n%s", code, out)
 	}
-	after, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(before) != string(after) {
+	if after := hostMounts(t, root); before != after {
 		t.Errorf("the host's mounts changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	if _, err := os.Stat(filepath.Join(root, "proc", "1")); err == nil {
@@ -334,4 +327,23 @@ func TestDemoRoot(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "Root") {
 		t.Errorf("-root without mnt: exit %d, %q", code, out)
 	}
+}
+
+// hostMounts returns the caller's mountinfo without the mounts of other
+// tests' temporary directories (go test runs other packages' tests at the
+// same time, and some mount there), but with those under mine.
+func hostMounts(t *testing.T, mine string) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], os.TempDir()+"/") && !strings.HasPrefix(f[4], mine) {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.Join(keep, "")
 }
