@@ -126,11 +126,13 @@ func (r runner) run(t *testing.T, args []string, extra ...*os.File) result {
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent", "LANG=C"}
 	if r.asSelf {
 		cmd.Env = append(cmd.Env, "NSGO_SANDBOX_CLI=1", "NSGO_SANDBOX_ARGS="+strings.Join(args, "\x1f"))
-		if d, ok := os.LookupEnv("GOCOVERDIR"); ok {
+		if d, ok := os.LookupEnv("GOCOVERDIR"); ok || testing.CoverMode() != "" {
 			// go test -cover's: without it a covered binary warns on
-			// standard error. Uid 65534 cannot write root's, and gets a
-			// directory of its own, whose counts are left out.
-			if r.nobody {
+			// standard error (go test passes its own directory as a flag,
+			// not always in the environment). Uid 65534 cannot write
+			// root's, and gets a directory of its own, whose counts are
+			// left out, as does a run without one.
+			if r.nobody || !ok {
 				d = openDir(t)
 				os.Chmod(d, 0o777)
 			}
@@ -685,11 +687,13 @@ func (r runner) start(t *testing.T, args []string, files ...*os.File) (*exec.Cmd
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent"}
 	if r.asSelf {
 		cmd.Env = append(cmd.Env, "NSGO_SANDBOX_CLI=1", "NSGO_SANDBOX_ARGS="+strings.Join(args, "\x1f"))
-		if d, ok := os.LookupEnv("GOCOVERDIR"); ok {
+		if d, ok := os.LookupEnv("GOCOVERDIR"); ok || testing.CoverMode() != "" {
 			// go test -cover's: without it a covered binary warns on
-			// standard error. Uid 65534 cannot write root's, and gets a
-			// directory of its own, whose counts are left out.
-			if r.nobody {
+			// standard error (go test passes its own directory as a flag,
+			// not always in the environment). Uid 65534 cannot write
+			// root's, and gets a directory of its own, whose counts are
+			// left out, as does a run without one.
+			if r.nobody || !ok {
 				d = openDir(t)
 				os.Chmod(d, 0o777)
 			}
