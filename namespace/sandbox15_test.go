@@ -693,3 +693,25 @@ func TestInitHandleSpawn(t *testing.T) {
 		checkNoLeak(t, before)
 	})
 }
+
+// TestMountSpecRemountRoot remounts the new root read-only, as bwrap's
+// --remount-ro / after its binds: from outside, / is ro and the binds
+// under it keep their own flags; inside, / cannot be written.
+func TestMountSpecRemountRoot(t *testing.T) {
+	eachMountCase(t, func(t *testing.T, v mountVariant) {
+		opts := v.opts
+		opts.Mounts = append(tmpfsRoot(), namespace.MountSpec{Source: "tmpfs", Target: "/tmp", Type: "tmpfs"},
+			namespace.MountSpec{Target: "/", Type: "remount", Flags: unix.MS_RDONLY})
+		s := startWaiting(t, opts, `touch /x 2>/tmp/err || echo root ro; touch /tmp/x && echo tmp rw`)
+		flags := map[string]string{}
+		for _, e := range readMountinfo(t, s.p.Pid) {
+			flags[e.point] = flagsOf(e)
+		}
+		if flags["/"] != "ro,nosuid,nodev" || flags["/tmp"] != "" {
+			t.Errorf("flags of / %q and /tmp %q, want ro,nosuid,nodev and none", flags["/"], flags["/tmp"])
+		}
+		if out := s.finish(t); out != "root ro\ntmp rw\n" {
+			t.Errorf("inside: %q", out)
+		}
+	})
+}
