@@ -940,6 +940,7 @@ func childMounts(p *childPlan) {
 			for k := 0; k < m.ops[i].n; k++ {
 				childMountStep(p, i, k)
 			}
+			childMountFile(p, i)
 			childMountAttach(p, i)
 		}
 		childMountPivot(p)
@@ -1025,7 +1026,7 @@ func childMountData(p *childPlan, i int) {
 		return
 	}
 	childMountDataFS(p, i)
-	childMountDataFile(p, i)
+	childMountWrite(p, i, childMountDataFile(p, i))
 	childMountDataTree(p, i)
 }
 
@@ -1053,12 +1054,12 @@ func childMountDataFS(p *childPlan, i int) {
 }
 
 // childMountDataFile creates the file of a bind of Contents on its tmpfs
-// and writes it.
+// and returns its descriptor, for childMountWrite.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func childMountDataFile(p *childPlan, i int) {
+func childMountDataFile(p *childPlan, i int) uintptr {
 	op := &p.mnt.ops[i]
 	old, _, _ := syscall.RawSyscall6(syscall.SYS_UMASK, 0, 0, 0, 0, 0, 0)
 	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, uintptr(op.fd), uintptr(unsafe.Pointer(&strBindFile[0])), unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, op.mode, 0, 0)
@@ -1066,7 +1067,7 @@ func childMountDataFile(p *childPlan, i int) {
 	if e != 0 {
 		childFailAt(p, stepMountDataFile, uint32(i), e)
 	}
-	childMountWrite(p, i, fd)
+	return fd
 }
 
 // childMountDataTree clones the file of a bind of Contents as a mount of
@@ -1166,8 +1167,7 @@ func childMountStep(p *childPlan, i, k int) {
 				syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
 			}
 		} else {
-			childMountMkdir(p, i, k, name)
-			e = 0
+			e = childMountMkdir(p, i, k, name)
 		}
 		if e != 0 {
 			childFailAt(p, stepMountCreate, uint32(i)|uint32(k+1)<<16, e)
@@ -1187,12 +1187,13 @@ func childMountStep(p *childPlan, i, k int) {
 }
 
 // childMountMkdir makes component k of the target of ops[i], name in cur:
-// with mode 0755 less the umask, or the exact mode of the entry.
+// with mode 0755 less the umask, or the exact mode of the entry. It
+// returns the errno, for childMountStep to report: a call less deep.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func childMountMkdir(p *childPlan, i, k int, name uintptr) {
+func childMountMkdir(p *childPlan, i, k int, name uintptr) syscall.Errno {
 	m := &p.mnt
 	op := &m.ops[i]
 	mode := op.parentMode
@@ -1207,9 +1208,29 @@ func childMountMkdir(p *childPlan, i, k int, name uintptr) {
 		_, _, e = syscall.RawSyscall6(syscall.SYS_MKDIRAT, uintptr(m.cur), name, mode, 0, 0, 0)
 		syscall.RawSyscall6(syscall.SYS_UMASK, old, 0, 0, 0, 0, 0)
 	}
-	if e != 0 {
-		childFailAt(p, stepMountCreate, uint32(i)|uint32(k+1)<<16, e)
+	return e
+}
+
+// childMountFile makes the file of a "file" entry, ops[i], in cur, and
+// writes its contents: apart from childMountAttach, to keep the frames of
+// the chain down to childFailAt small.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childMountFile(p *childPlan, i int) {
+	m := &p.mnt
+	op := &m.ops[i]
+	if op.kind != opFile {
+		return
 	}
+	old, _, _ := syscall.RawSyscall6(syscall.SYS_UMASK, 0, 0, 0, 0, 0, 0)
+	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, uintptr(m.cur), uintptr(unsafe.Pointer(&op.path[op.comps[len(op.comps)-1].name])), unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, op.mode, 0, 0)
+	syscall.RawSyscall6(syscall.SYS_UMASK, old, 0, 0, 0, 0, 0)
+	if e != 0 {
+		childFailAt(p, stepMountFile, uint32(i), e)
+	}
+	childMountWrite(p, i, fd)
 }
 
 // childMountAttach makes ops[i] at its target, cur: attaches the mount,
@@ -1224,14 +1245,7 @@ func childMountAttach(p *childPlan, i int) {
 	var e syscall.Errno
 	switch op.kind {
 	case opDir:
-	case opFile:
-		old, _, _ := syscall.RawSyscall6(syscall.SYS_UMASK, 0, 0, 0, 0, 0, 0)
-		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, uintptr(m.cur), uintptr(unsafe.Pointer(&op.path[op.comps[len(op.comps)-1].name])), unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, op.mode, 0, 0)
-		syscall.RawSyscall6(syscall.SYS_UMASK, old, 0, 0, 0, 0, 0)
-		if e != 0 {
-			childFailAt(p, stepMountFile, uint32(i), e)
-		}
-		childMountWrite(p, i, fd)
+	case opFile: // childMountFile made it
 	case opChmod:
 		if _, _, e = syscall.RawSyscall6(unix.SYS_FCHMODAT2, uintptr(m.cur), uintptr(unsafe.Pointer(&strEmpty[0])), op.mode, unix.AT_EMPTY_PATH, 0, 0); e != 0 {
 			childFailAt(p, stepMountChmod, uint32(i), e)
