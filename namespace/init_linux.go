@@ -99,9 +99,15 @@ func (s *spawn) planInit() error {
 }
 
 // childWaits reports whether the child must wait for the parent after the
-// clone, or outlive the program's start, which a vfork child cannot: Init
-// and OnClone.
-func (s *spawn) childWaits() bool { return s.opts.Init || s.opts.OnClone != nil }
+// clone, or for anyone, or outlive the program's start, which a vfork child
+// cannot: Init, OnClone and BlockFD. A vfork child holds the caller's
+// thread in clone(2), and with it the thread's P and syscall.ForkLock, until
+// it execs: data for BlockFD from a goroutine of the caller would never
+// come under GOMAXPROCS=1 (TestBlockFDOneP), nor from anything that starts
+// a process.
+func (s *spawn) childWaits() bool {
+	return s.opts.Init || s.opts.OnClone != nil || s.opts.BlockFD != nil
+}
 
 // initStepName names a step of the init family, or returns "".
 func (s *spawn) initStepName(step, idx uint32) string {

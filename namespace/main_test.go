@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 		"subid-setup": subidSetupHelper, "subid-run": subidRunHelper,
 		"proc-fault": procFaultHelper, "nested-map": nestedMapHelper,
 		"boottime": boottimeHelper, "one-p": onePHelper,
-		"pdeath": pdeathHelper,
+		"pdeath": pdeathHelper, "blockfd-one-p": blockFDOnePHelper,
 	}
 	if name := os.Getenv("NSGO_NAMESPACE_HELPER"); name != "" {
 		if err := helpers[name](); err != nil {

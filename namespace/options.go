@@ -286,10 +286,13 @@ type Options struct {
 	// and before the limits, credentials and descriptors, until the file
 	// has data to read or is at end-of-file (one read(2) of one byte, as
 	// bwrap's --block-fd does, which consumes that byte; bwrap reads it
-	// later, after its credentials change, which no program can tell). The program does not get the
-	// descriptor unless it is in ExtraFiles too. Spawn returns only once
+	// later, after its credentials change, which no program can tell).
+	// The program does not get the descriptor unless it is in ExtraFiles
+	// too. Spawn returns only once
 	// the program runs, so whatever writes to it must not wait for Spawn
-	// (OnClone tells the PID early).
+	// (OnClone tells the PID early). Such a child is never a vfork child,
+	// which would hold the calling thread, its P and syscall.ForkLock
+	// while it waits.
 	BlockFD *os.File
 
 	// OnClone, if set, is called in the caller's goroutine right after the

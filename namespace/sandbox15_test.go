@@ -7,10 +7,12 @@ package namespace_test
 // 65534 (TestUnprivileged), and is checked from outside.
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -714,4 +716,66 @@ func TestMountSpecRemountRoot(t *testing.T) {
 			t.Errorf("inside: %q", out)
 		}
 	})
+}
+
+// TestBlockFDOneP: the data for BlockFD comes from a goroutine of the
+// caller, with one P (GOMAXPROCS=1, as a cgroup CPU limit of 1 gives since
+// Go 1.25). A vfork child that waited for it would hold the caller's thread,
+// and its P, in clone(2) until the data came, which that goroutine could
+// then never send: the spawn hung for ever (it did, in CI's uid 65534 run).
+// A helper process does it, in a process group of its own, killed whole if
+// stuck.
+func TestBlockFDOneP(t *testing.T) {
+	cmd := exec.Command("/proc/self/exe", "-test.run=^$")
+	cmd.Env = withEnv("NSGO_NAMESPACE_HELPER=blockfd-one-p", "GOMAXPROCS=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(30*time.Second, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	err := cmd.Wait()
+	if !timer.Stop() {
+		t.Fatalf("the helper was stuck for 30s and killed with its process group: %v\n%s", err, out.String())
+	}
+	if err != nil || !strings.Contains(out.String(), "blockfd-one-p: ok") {
+		t.Fatalf("helper: %v\n%s", err, out.String())
+	}
+}
+
+// blockFDOnePHelper spawns programs whose BlockFD a goroutine writes, under
+// GOMAXPROCS=1, on every child path that Spawn takes by itself.
+func blockFDOnePHelper() error {
+	if runtime.GOMAXPROCS(0) != 1 {
+		return fmt.Errorf("GOMAXPROCS is %d", runtime.GOMAXPROCS(0))
+	}
+	uidMap, gidMap := ownMaps()
+	for _, opts := range []namespace.Options{
+		{Path: "/bin/true"},
+		{Path: "/bin/true", New: namespace.User | namespace.Mount, UIDMap: uidMap, GIDMap: gidMap},
+		{Path: "/bin/true", New: namespace.User | namespace.PID, UIDMap: uidMap, GIDMap: gidMap, Init: true},
+	} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			w.Write([]byte{1})
+		}()
+		opts.BlockFD = r
+		p, err := namespace.Spawn(opts)
+		r.Close()
+		if err != nil {
+			w.Close()
+			return err
+		}
+		st, err := p.Wait()
+		w.Close()
+		if err != nil || !st.Success() {
+			return fmt.Errorf("%s: %v %v", opts.New, st, err)
+		}
+	}
+	return nil
 }

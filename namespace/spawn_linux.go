@@ -381,7 +381,7 @@ func (s *spawn) choosePath() error {
 			return errors.New("test: no CLONE_VM child on this architecture")
 		}
 		if f == pathVfork && s.childWaits() {
-			return errors.New("test: a vfork child cannot wait for OnClone or stay as Init")
+			return errors.New("test: a vfork child cannot wait for OnClone or BlockFD, or stay as Init")
 		}
 		if f == pathVfork && needSync && !s.selfMapsPossible() {
 			return errors.New("test: a vfork child writes only its own single-ID maps, with setgroups denied")
