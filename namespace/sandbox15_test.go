@@ -306,6 +306,9 @@ func TestSeccompFiltersBadInput(t *testing.T) {
 		{"no privilege", namespace.Options{Credential: &namespace.Credential{UID: 65534, GID: 65534, NoSetGroups: true}, SeccompFilters: [][]unix.SockFilter{ok}},
 			"a Seccomp filter needs NoNewPrivs"},
 	} {
+		if nnp := statusFields(string(must(os.ReadFile("/proc/self/status"))))["NoNewPrivs"]; c.name == "no privilege" && nnp == "1" {
+			continue // the clone3 seccomp launcher set no_new_privs: the kernel takes any filter
+		}
 		before := takeCounts(t)
 		c.opts.Path = "/bin/true"
 		p, err := namespace.Spawn(c.opts)
