@@ -397,7 +397,7 @@ func TestCgroupBadInput(t *testing.T) {
 						skipUnderSeccomp(t)
 					}
 					cg := c.cg(t)
-					mounts := hostMounts(t)
+					mounts := hostMountinfo(t)
 					before := takeCounts(t)
 					opts := namespace.Options{Path: "/bin/true", Cgroup: cg}
 					if path == "own stack" {
@@ -423,34 +423,13 @@ func TestCgroupBadInput(t *testing.T) {
 						t.Errorf("error %q does not match %v", err, c.is)
 					}
 					checkNoLeak(t, before)
-					if after := hostMounts(t); after != mounts {
+					if after := hostMountinfo(t); after != mounts {
 						t.Errorf("host mounts changed:\n%s\nnow\n%s", mounts, after)
 					}
 				})
 			}
 		})
 	}
-}
-
-// hostMounts returns the caller's mount table, without the mounts under
-// tests' temporary directories (TMPDIR/TestName...), where tests of other
-// processes (another package's, another go test run) mount and unmount
-// while this one runs. Nothing that Cgroup does mounts anything.
-func hostMounts(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	others := filepath.Join(os.TempDir(), "Test")
-	var keep []string
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], others) {
-			continue
-		}
-		keep = append(keep, line)
-	}
-	return strings.Join(keep, "\n")
 }
 
 func isFSType(path string, magic int64) bool {

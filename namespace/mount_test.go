@@ -66,7 +66,8 @@ func eachMountCase(t *testing.T, fn func(t *testing.T, v mountVariant)) {
 // hostMountinfo returns the caller's mountinfo, without the mounts under
 // other tests' temporary directories (TMPDIR/anything but
 // TestMountSpec...), where the tests of other processes mount and unmount
-// while this one runs.
+// while this one runs. The tests of every family that must leave the
+// caller's mounts alone compare it before and after.
 func hostMountinfo(t *testing.T) string {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/mountinfo")
@@ -96,6 +97,12 @@ type started struct {
 // the forced child path cannot make.
 func startWaiting(t *testing.T, opts namespace.Options, script string) *started {
 	t.Helper()
+	return startWaitingWith(t, namespace.Spawn, opts, script)
+}
+
+// startWaitingWith is startWaiting through spawn.
+func startWaitingWith(t *testing.T, spawn func(namespace.Options) (*namespace.Process, error), opts namespace.Options, script string) *started {
+	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +111,7 @@ func startWaiting(t *testing.T, opts namespace.Options, script string) *started 
 	out := &strings.Builder{}
 	opts.Path, opts.Args = "/bin/sh", []string{"sh", "-c", "read x; " + script}
 	opts.Stdin, opts.Stdout, opts.Stderr = r, out, out
-	p, err := namespace.Spawn(opts)
+	p, err := spawn(opts)
 	if err != nil {
 		w.Close()
 		if strings.Contains(err.Error(), ": test: ") {

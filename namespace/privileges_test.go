@@ -75,50 +75,6 @@ func capsEqual(a, b map[string]namespace.CapSet) bool {
 	return true
 }
 
-// privProgram is a shell that waits for a line on its standard input and
-// then runs a script.
-type privProgram struct {
-	p   *namespace.Process
-	w   *os.File
-	out *strings.Builder
-}
-
-// privStart starts /bin/sh with opts, which reads a line and then runs
-// script. A "test: " refusal of the forced child path skips.
-func privStart(t *testing.T, opts namespace.Options, script string) *privProgram {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	out := new(strings.Builder)
-	opts.Path = "/bin/sh"
-	opts.Args = []string{"sh", "-c", "read x; " + script}
-	opts.Stdin, opts.Stdout, opts.Stderr = r, out, out
-	p, err := namespace.Spawn(opts)
-	if err != nil {
-		w.Close()
-		if strings.Contains(err.Error(), ": test: ") {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	return &privProgram{p, w, out}
-}
-
-// finish lets the program go on and returns its output once it exited 0.
-func (pp *privProgram) finish(t *testing.T) string {
-	t.Helper()
-	pp.w.WriteString("\n")
-	pp.w.Close()
-	st, err := pp.p.Wait()
-	if err != nil || !st.Success() {
-		t.Errorf("program: %v %v\n%s", st, err, pp.out)
-	}
-	return pp.out.String()
-}
-
 // eachPath runs fn on every child path.
 func eachPath(t *testing.T, fn func(t *testing.T)) {
 	for _, path := range namespace.ChildPaths {
@@ -163,7 +119,7 @@ func peerCaps(t *testing.T, prefix []string, args ...string) map[string]namespac
 // gives the same sets), against want.
 func checkCaps(t *testing.T, opts namespace.Options, want map[string]namespace.CapSet) map[string]string {
 	t.Helper()
-	pp := privStart(t, opts, "grep -E '^(Cap|NoNewPrivs|Uid|Gid|Groups)' /proc/self/status")
+	pp := startWaiting(t, opts, "grep -E '^(Cap|NoNewPrivs|Uid|Gid|Groups)' /proc/self/status")
 	status := procStatus(t, pp.p.Pid)
 	outside := capsOf(t, status)
 	inside := capsOf(t, statusFields(pp.finish(t)))
@@ -347,10 +303,10 @@ func TestCapsAmbient(t *testing.T) {
 	}
 	check := func(t *testing.T, opts namespace.Options, want map[string]namespace.CapSet, canBind bool) {
 		t.Helper()
-		pp := privStart(t, opts, bindScript)
+		pp := startWaiting(t, opts, bindScript)
 		got := capsOf(t, procStatus(t, pp.p.Pid))
-		pp.w.WriteString("\n")
-		pp.w.Close()
+		pp.in.WriteString("\n")
+		pp.in.Close()
 		pp.p.Wait()
 		out := pp.out.String()
 		if !capsEqual(got, want) {
@@ -427,7 +383,7 @@ func TestNoSetGroups(t *testing.T) {
 			}
 		}
 		checkNoLeak(t, before)
-		pp := privStart(t, namespace.Options{Credential: &namespace.Credential{UID: uid, GID: gid, NoSetGroups: true}}, "exit 0")
+		pp := startWaiting(t, namespace.Options{Credential: &namespace.Credential{UID: uid, GID: gid, NoSetGroups: true}}, "exit 0")
 		st := procStatus(t, pp.p.Pid)
 		pp.finish(t)
 		if st["Groups"] != ownGroups {
@@ -469,7 +425,7 @@ func TestNoNewPrivs(t *testing.T) {
 				for _, on := range []bool{false, true} {
 					opts := c.opts
 					opts.NoNewPrivs = on
-					pp := privStart(t, opts, "exit 0")
+					pp := startWaiting(t, opts, "exit 0")
 					got := procStatus(t, pp.p.Pid)["NoNewPrivs"]
 					pp.finish(t)
 					want := own
@@ -527,7 +483,7 @@ func TestSeccomp(t *testing.T) {
 			t.Run(c.name, func(t *testing.T) {
 				opts := c.opts
 				opts.Seccomp = errnoFilter(unix.SYS_UNAME, unix.EPERM)
-				pp := privStart(t, opts, "uname; echo status $?")
+				pp := startWaiting(t, opts, "uname; echo status $?")
 				st := procStatus(t, pp.p.Pid)
 				out := pp.finish(t)
 				if st["Seccomp"] != "2" || st["Seccomp_filters"] != strconv.Itoa(filters+1) {
@@ -539,7 +495,7 @@ func TestSeccomp(t *testing.T) {
 			})
 		}
 		// Without a filter, uname works: the filter did it.
-		pp := privStart(t, namespace.Options{}, "uname")
+		pp := startWaiting(t, namespace.Options{}, "uname")
 		if out := pp.finish(t); !strings.Contains(out, "Linux") {
 			t.Errorf("uname: %q", out)
 		}
@@ -594,7 +550,7 @@ func TestSeccompNeedsNoNewPrivs(t *testing.T) {
 		}
 		if privileged {
 			// Host root has CAP_SYS_ADMIN: no NoNewPrivs needed.
-			pp := privStart(t, namespace.Options{Seccomp: filter}, "uname; echo status $?")
+			pp := startWaiting(t, namespace.Options{Seccomp: filter}, "uname; echo status $?")
 			st := procStatus(t, pp.p.Pid)
 			if out := pp.finish(t); st["Seccomp"] != "2" || st["NoNewPrivs"] != "0" || !strings.Contains(out, "status 1") {
 				t.Errorf("root's filter without NoNewPrivs: Seccomp %q NoNewPrivs %q\n%s", st["Seccomp"], st["NoNewPrivs"], out)
@@ -709,7 +665,7 @@ func TestRlimits(t *testing.T) {
 			{"userns", namespace.Options{Rlimits: limits, New: namespace.User, UIDMap: uidMap, GIDMap: gidMap, SetGroups: idmap.Deny}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
-				pp := privStart(t, c.opts, "exit 0")
+				pp := startWaiting(t, c.opts, "exit 0")
 				got := lines(string(must(os.ReadFile(fmt.Sprintf("/proc/%d/limits", pp.p.Pid)))))
 				pp.finish(t)
 				if strings.Join(got, "\n") != strings.Join(want, "\n") {

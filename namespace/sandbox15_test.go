@@ -271,7 +271,7 @@ func TestSeccompFilters(t *testing.T) {
 				before := takeCounts(t)
 				opts := namespace.Options{New: namespace.User, UIDMap: uidMap, GIDMap: gidMap, SetGroups: idmap.Deny, NoNewPrivs: true,
 					Seccomp: c.seccomp, SeccompFilters: c.more}
-				pp := privStart(t, opts, "uname; echo status $?")
+				pp := startWaiting(t, opts, "uname; echo status $?")
 				st := procStatus(t, pp.p.Pid)
 				out := pp.finish(t)
 				n := len(c.more)

@@ -77,28 +77,6 @@ func eachAttackPath(t *testing.T, fn func(t *testing.T, spawn func(namespace.Opt
 	}
 }
 
-// startWaitingWith is startWaiting through spawn.
-func startWaitingWith(t *testing.T, spawn func(namespace.Options) (*namespace.Process, error), opts namespace.Options, script string) *started {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	out := &strings.Builder{}
-	opts.Path, opts.Args = "/bin/sh", []string{"sh", "-c", "read x; " + script}
-	opts.Stdin, opts.Stdout, opts.Stderr = r, out, out
-	p, err := spawn(opts)
-	if err != nil {
-		w.Close()
-		if strings.Contains(err.Error(), ": test: ") {
-			t.Skip(err)
-		}
-		t.Fatal(err)
-	}
-	return &started{p, w, out}
-}
-
 // TestAttackRlimitNofileBelowCallerFds sets an RLIMIT_NOFILE that leaves
 // the program room for its three descriptors, and more, but lies below the
 // caller's descriptor numbers, and passes the caller's standard input as
