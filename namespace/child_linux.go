@@ -434,17 +434,17 @@ func childAwaitMaps(p *childPlan) {
 func childSelfMaps(p *childPlan) {
 	var e syscall.Errno
 	if p.selfDenySetgroups {
-		if e = childWriteFile(&strSelfSetgroups[0], &strDeny[0], len(strDeny)); e != 0 {
+		if e = childWriteAt(atFDCWD, &strSelfSetgroups[0], &strDeny[0], len(strDeny)); e != 0 {
 			childFail(p, stepSelfSetgroups, e)
 		}
 	}
 	if len(p.selfUIDMap) > 0 {
-		if e = childWriteFile(&strSelfUIDMap[0], &p.selfUIDMap[0], len(p.selfUIDMap)); e != 0 {
+		if e = childWriteAt(atFDCWD, &strSelfUIDMap[0], &p.selfUIDMap[0], len(p.selfUIDMap)); e != 0 {
 			childFail(p, stepSelfUIDMap, e)
 		}
 	}
 	if len(p.selfGIDMap) > 0 {
-		if e = childWriteFile(&strSelfGIDMap[0], &p.selfGIDMap[0], len(p.selfGIDMap)); e != 0 {
+		if e = childWriteAt(atFDCWD, &strSelfGIDMap[0], &p.selfGIDMap[0], len(p.selfGIDMap)); e != 0 {
 			childFail(p, stepSelfGIDMap, e)
 		}
 	}
@@ -463,18 +463,33 @@ func childOpenProc(p *childPlan) {
 	// program, which a child that forks it into a PID namespace is not.
 	p.procRoot = atFDCWD
 	if p.unshareTime {
-		fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strProcDir[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
-		if e == 0 {
-			_, _, e = syscall.RawSyscall6(syscall.SYS_FSTATFS, fd, uintptr(unsafe.Pointer(&p.statfs)), 0, 0, 0, 0)
-		}
-		if e == 0 && p.statfs.Type != unix.PROC_SUPER_MAGIC {
-			e = syscall.EXDEV
-		}
+		fd, e := childOpenProcDir(p)
 		if e != 0 {
 			childFail(p, stepOpenProc, e)
 		}
 		p.procRoot = fd
 	}
+}
+
+// childOpenProcDir opens /proc (O_PATH) and checks that it is a proc file
+// system, not something mounted over it: the directory under which the
+// child writes /proc files.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childOpenProcDir(p *childPlan) (uintptr, syscall.Errno) {
+	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strProcDir[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
+	if e == 0 {
+		_, _, e = syscall.RawSyscall6(syscall.SYS_FSTATFS, fd, uintptr(unsafe.Pointer(&p.statfs)), 0, 0, 0, 0)
+		if e == 0 && p.statfs.Type != unix.PROC_SUPER_MAGIC {
+			e = syscall.EXDEV
+		}
+		if e != 0 {
+			syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
+		}
+	}
+	return fd, e
 }
 
 // childJoin enters a handle's namespaces.
@@ -780,14 +795,14 @@ func childExec(p *childPlan) {
 	childFail(p, stepExec, e)
 }
 
-// childWriteFile writes data to the file at path with one write(2) and
-// returns the errno.
+// childWriteAt writes data to the file at path under dir with one
+// write(2) and returns the errno.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
-func childWriteFile(path *byte, data *byte, size int) syscall.Errno {
-	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(path)), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
+func childWriteAt(dir uintptr, path *byte, data *byte, size int) syscall.Errno {
+	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, dir, uintptr(unsafe.Pointer(path)), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
 	if e != 0 {
 		return e
 	}

@@ -45,7 +45,6 @@ type initPlan struct {
 	nestUIDMap    []byte
 	nestGIDMap    []byte
 	procFd        int
-	statfs        unix.Statfs_t
 }
 
 // Strings of DisableUserNamespaces' steps, relative to /proc.
@@ -248,13 +247,7 @@ func childUserNSLimit(p *childPlan) {
 	if !q.disableUserNS {
 		return
 	}
-	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(&strProcDir[0])), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0, 0, 0)
-	if e == 0 {
-		_, _, e = syscall.RawSyscall6(syscall.SYS_FSTATFS, fd, uintptr(unsafe.Pointer(&q.statfs)), 0, 0, 0, 0)
-	}
-	if e == 0 && q.statfs.Type != unix.PROC_SUPER_MAGIC {
-		e = syscall.EXDEV
-	}
+	fd, e := childOpenProcDir(p)
 	if e != 0 {
 		childFail(p, stepUserNSProc, e)
 	}
@@ -309,23 +302,4 @@ func childNestUser(p *childPlan) {
 	if _, _, e := syscall.RawSyscall6(syscall.SYS_UNSHARE, unix.CLONE_NEWUSER, 0, 0, 0, 0, 0); e == 0 {
 		childFail(p, stepUserNSStill, syscall.EEXIST)
 	}
-}
-
-// childWriteAt writes data to the file at path under dir with one
-// write(2) and returns the errno.
-//
-//go:nosplit
-//go:norace
-//go:nocheckptr
-func childWriteAt(dir uintptr, path *byte, data *byte, size int) syscall.Errno {
-	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, dir, uintptr(unsafe.Pointer(path)), unix.O_WRONLY|unix.O_CLOEXEC, 0, 0, 0)
-	if e != 0 {
-		return e
-	}
-	n, _, e := syscall.RawSyscall6(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(data)), uintptr(size), 0, 0, 0)
-	if e == 0 && n != uintptr(size) {
-		e = syscall.EIO
-	}
-	syscall.RawSyscall6(syscall.SYS_CLOSE, fd, 0, 0, 0, 0, 0)
-	return e
 }
