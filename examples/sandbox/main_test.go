@@ -117,13 +117,14 @@ func runners(t *testing.T) [][2]runner {
 	return rs
 }
 
-// run runs args with descriptors 3 and 4 as pipes for --info-fd and
-// --json-status-fd, and extra files from 5 on.
-func (r runner) run(t *testing.T, args []string, extra ...*os.File) result {
+// command is args through the runner, in /tmp, with environment env: the
+// test binary as the command (its own arguments in the environment), and
+// as uid 65534 for a runner of that user.
+func (r runner) command(t *testing.T, args []string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(r.bin, args...)
 	cmd.Dir = "/tmp"
-	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent", "LANG=C"}
+	cmd.Env = env
 	if r.asSelf {
 		cmd.Env = append(cmd.Env, "NSGO_SANDBOX_CLI=1", "NSGO_SANDBOX_ARGS="+strings.Join(args, "\x1f"))
 		if d, ok := os.LookupEnv("GOCOVERDIR"); ok || testing.CoverMode() != "" {
@@ -143,6 +144,14 @@ func (r runner) run(t *testing.T, args []string, extra ...*os.File) result {
 	if r.nobody {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
 	}
+	return cmd
+}
+
+// run runs args with descriptors 3 and 4 as pipes for --info-fd and
+// --json-status-fd, and extra files from 5 on.
+func (r runner) run(t *testing.T, args []string, extra ...*os.File) result {
+	t.Helper()
+	cmd := r.command(t, args, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent", "LANG=C")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	infoR, infoW, _ := os.Pipe()
@@ -682,28 +691,7 @@ func TestArgv0(t *testing.T) {
 // descriptors 3 on from files.
 func (r runner) start(t *testing.T, args []string, files ...*os.File) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
-	cmd := exec.Command(r.bin, args...)
-	cmd.Dir = "/tmp"
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent"}
-	if r.asSelf {
-		cmd.Env = append(cmd.Env, "NSGO_SANDBOX_CLI=1", "NSGO_SANDBOX_ARGS="+strings.Join(args, "\x1f"))
-		if d, ok := os.LookupEnv("GOCOVERDIR"); ok || testing.CoverMode() != "" {
-			// go test -cover's: without it a covered binary warns on
-			// standard error (go test passes its own directory as a flag,
-			// not always in the environment). Uid 65534 cannot write
-			// root's, and gets a directory of its own, whose counts are
-			// left out, as does a run without one.
-			if r.nobody || !ok {
-				d = openDir(t)
-				os.Chmod(d, 0o777)
-			}
-			cmd.Env = append(cmd.Env, "GOCOVERDIR="+d)
-		}
-		cmd.Args = cmd.Args[:1]
-	}
-	if r.nobody {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
-	}
+	cmd := r.command(t, args, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent")
 	out := new(syncBuffer)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.ExtraFiles = files
