@@ -115,7 +115,7 @@ type childPlan struct {
 	// fds[i] is the caller's descriptor that becomes the program's
 	// descriptor i; -1 closes it. The child rewrites the slice.
 	fds    []int
-	nextFd int // a descriptor number above every one in use
+	nextFd int // a descriptor number above the error and sync pipes and every source in fds
 
 	// Namespaces to enter (Handle.Spawn): joinFds[i] is a namespace of kind
 	// joinTypes[i]; joinUser a user namespace, or -1. Then unshareFlags are
@@ -730,7 +730,11 @@ func childChdir(p *childPlan) {
 
 // childFdsLift moves the error pipe and every source descriptor that sits
 // on a target number (0..len(fds)-1) above all of them, where childFds
-// finds them. It runs before childRlimits: a lower RLIMIT_NOFILE than the
+// finds them. It duplicates with F_DUPFD_CLOEXEC, which takes the lowest
+// free number from nextFd up and so never closes a descriptor the child
+// opened itself and still needs (DisableUserNamespaces' /proc, opened at
+// the lowest free number, which is nextFd when the caller's table has no
+// hole); dup3 onto nextFd+i closed it. It runs before childRlimits: a lower RLIMIT_NOFILE than the
 // caller's descriptor numbers would make dup3 onto those high numbers fail
 // (EBADF), while childFds, which puts each source on its target, needs only
 // the program's own numbers below the limit.
@@ -739,22 +743,20 @@ func childChdir(p *childPlan) {
 //go:norace
 //go:nocheckptr
 func childFdsLift(p *childPlan) {
-	var e syscall.Errno
-	next := p.nextFd
 	if p.errFd < len(p.fds) {
-		if _, _, e = syscall.RawSyscall6(syscall.SYS_DUP3, uintptr(p.errFd), uintptr(next), syscall.O_CLOEXEC, 0, 0, 0); e != 0 {
+		fd, _, e := syscall.RawSyscall6(syscall.SYS_FCNTL, uintptr(p.errFd), syscall.F_DUPFD_CLOEXEC, uintptr(p.nextFd), 0, 0, 0)
+		if e != 0 {
 			childFail(p, stepDupFd, e)
 		}
-		p.errFd = next
-		next++
+		p.errFd = int(fd)
 	}
 	for i := 0; i < len(p.fds); i++ {
 		if p.fds[i] >= 0 && p.fds[i] < len(p.fds) {
-			if _, _, e = syscall.RawSyscall6(syscall.SYS_DUP3, uintptr(p.fds[i]), uintptr(next), syscall.O_CLOEXEC, 0, 0, 0); e != 0 {
+			fd, _, e := syscall.RawSyscall6(syscall.SYS_FCNTL, uintptr(p.fds[i]), syscall.F_DUPFD_CLOEXEC, uintptr(p.nextFd), 0, 0, 0)
+			if e != 0 {
 				childFail(p, stepDupFd, e)
 			}
-			p.fds[i] = next
-			next++
+			p.fds[i] = int(fd)
 		}
 	}
 }

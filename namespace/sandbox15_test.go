@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -781,4 +782,89 @@ func blockFDOnePHelper() error {
 		}
 	}
 	return nil
+}
+
+// fillFdHoles opens /dev/null on every free descriptor number below the
+// highest the test process has open, up to 1024, so that the next numbers
+// the caller and the child take come one after another, as in a fresh
+// process (go test's own process may have holes, and a shell may leave
+// descriptors such as 10 or 255 open, which hid a collision); the returned
+// function closes them again.
+func fillFdHoles(t *testing.T) func() {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := 0
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Name()); err == nil && n < 1024 && n > top {
+			top = n
+		}
+	}
+	var filled []int
+	for {
+		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fd > top {
+			unix.Close(fd)
+			break
+		}
+		filled = append(filled, fd)
+	}
+	return func() {
+		for _, fd := range filled {
+			unix.Close(fd)
+		}
+	}
+}
+
+// TestDisableUserNamespacesNoHoles spawns with DisableUserNamespaces, the
+// caller's own standard input and error (descriptors the child must move,
+// as they sit on target numbers) and one extra file, from a process whose
+// descriptor table has no hole: the /proc directory the child opens for the second
+// user namespace then takes the number right above the pipes, where the
+// child once moved the program's descriptors (dup3), which closed it
+// ("write deny to /proc/self/setgroups: not a directory"; examples/sandbox
+// failed so in CI).
+func TestDisableUserNamespacesNoHoles(t *testing.T) {
+	eachPath(t, func(t *testing.T) {
+		for _, init := range []bool{false, true} {
+			uid, gid := ownMaps()
+			setGroups := idmap.Deny // so that a vfork child writes them itself
+			if init {
+				uid, gid = rootMaps()
+				setGroups = idmap.Auto
+			}
+			before := takeCounts(t)
+			extra, err := os.Open("/dev/null")
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeHoles := fillFdHoles(t)
+			var out strings.Builder
+			p, err := namespace.Spawn(namespace.Options{New: namespace.User | namespace.Mount | namespace.PID, UIDMap: uid, GIDMap: gid,
+				SetGroups: setGroups, Init: init, DisableUserNamespaces: true, Path: "/bin/sh",
+				Args:  []string{"sh", "-c", `unshare -U true 2>/dev/null; echo $? $(readlink /proc/self/fd/3)`},
+				Stdin: os.Stdin, Stdout: &out, Stderr: os.Stderr, ExtraFiles: []*os.File{extra}})
+			closeHoles()
+			extra.Close()
+			if err != nil && init && strings.Contains(err.Error(), ": test: ") {
+				t.Logf("Init %v: %v", init, err) // the path cannot have Init
+				continue
+			}
+			if err != nil {
+				t.Fatalf("Init %v: %v", init, err)
+			}
+			if st, err := p.Wait(); err != nil || !st.Success() {
+				t.Errorf("Init %v: %v %v", init, st, err)
+			}
+			if got := strings.TrimSpace(out.String()); got != "1 /dev/null" {
+				t.Errorf("Init %v: the program printed %q, want %q (unshare -U refused, fd 3 the extra file)", init, got, "1 /dev/null")
+			}
+			checkNoLeak(t, before)
+		}
+	})
 }
