@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/nsgo/nsgo/namespace"
+	"github.com/nsgo/nsgo/procfs"
+	"golang.org/x/sys/unix"
 )
 
 // TestCloseDuringDo closes a handle from another goroutine while Do's fn
@@ -44,5 +47,115 @@ func TestCloseDuringDo(t *testing.T) {
 	}
 	if err := <-closed; err != nil {
 		t.Errorf("Close: %v", err)
+	}
+}
+
+// isOpen reports whether descriptor fd is open in the test process.
+func isOpen(fd int) bool {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	return err == nil
+}
+
+// TestJoinCloseOnlyItsOwn joins six kinds of a process, through the pidfd
+// and under /proc, once with the caller's descriptor table full below (so
+// the pidfd and the six namespaces take seven numbers in a row, which Close
+// releases with one close_range) and once with a descriptor of the caller's
+// among them: Close closes the handle's seven and no other, neither the
+// caller's descriptor in between nor the ones right below and above.
+func TestJoinCloseOnlyItsOwn(t *testing.T) {
+	p, err := namespace.Spawn(namespace.Options{Path: "/bin/sleep", Args: []string{"sleep", "60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { p.Kill(); p.Wait() }()
+	for _, viaProc := range []bool{false, true} {
+		for _, hole := range []bool{false, true} {
+			old := namespace.SetJoinViaProc(viaProc)
+			before := takeCounts(t)
+			closeHoles := fillFdHoles(t)
+			below, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mine := -1
+			if hole {
+				// A free number, then one of the caller's: Join's
+				// descriptors take the free one and go on above it.
+				free, _ := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				mine, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+				unix.Close(free)
+			}
+			h, err := namespace.Join(p.Pid, sixKinds)
+			namespace.SetJoinViaProc(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			above, _ := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err := h.Close(); err != nil {
+				t.Errorf("via /proc %v, hole %v: Close: %v", viaProc, hole, err)
+			}
+			for _, fd := range []int{below, mine, above} {
+				if fd >= 0 && !isOpen(fd) {
+					t.Errorf("via /proc %v, hole %v: Close closed descriptor %d, not the handle's (below %d, between %d, above %d)", viaProc, hole, fd, below, mine, above)
+				}
+				unix.Close(fd)
+			}
+			closeHoles()
+			checkNoLeak(t, before)
+		}
+	}
+}
+
+// TestJoinIdentitiesOnDemand: Join reads no identity; the first IDs (or
+// Ref, Do, Spawn) reads them from the descriptors, which name the joined
+// namespaces whatever the process does later, and the handle keeps them
+// across Close. A handle closed before any read has none: IDs is empty and
+// Ref fails with os.ErrClosed.
+func TestJoinIdentitiesOnDemand(t *testing.T) {
+	uid, gid := ownMaps()
+	for _, viaProc := range []bool{false, true} {
+		old := namespace.SetJoinViaProc(viaProc)
+		p, err := namespace.Spawn(namespace.Options{New: namespace.User | namespace.UTS | namespace.Net, UIDMap: uid, GIDMap: gid,
+			Path: "/bin/sleep", Args: []string{"sleep", "60"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := procfs.Namespaces(p.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds := namespace.User | namespace.UTS | namespace.Net
+		read, err := namespace.Join(p.Pid, kinds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unread, err := namespace.Join(p.Pid, kinds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The process ends: its namespaces live on in the handles.
+		p.Kill()
+		p.Wait()
+		namespace.SetJoinViaProc(old)
+		got := read.IDs()
+		for k := range kinds.Each() {
+			if got[k] != want[k] || got[k].Ino == 0 {
+				t.Errorf("via /proc %v: %s: IDs %+v, procfs %+v", viaProc, k, got[k], want[k])
+			}
+		}
+		if len(got) != 3 {
+			t.Errorf("via /proc %v: IDs has %d kinds, want 3: %v", viaProc, len(got), got)
+		}
+		read.Close()
+		if after := read.IDs(); !cmp.Equal(after, got) {
+			t.Errorf("via /proc %v: IDs after Close %v, before %v", viaProc, after, got)
+		}
+		unread.Close()
+		if ids := unread.IDs(); len(ids) != 0 {
+			t.Errorf("via /proc %v: IDs of a handle closed before any read: %v, want none", viaProc, ids)
+		}
+		if _, err := unread.Ref(namespace.Net); !errors.Is(err, os.ErrClosed) {
+			t.Errorf("via /proc %v: Ref of a handle closed before any read: %v, want os.ErrClosed", viaProc, err)
+		}
 	}
 }

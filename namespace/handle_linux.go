@@ -41,8 +41,10 @@ type Handle struct {
 	released chan struct{}
 	kinds    Kind
 	fds      map[Kind]int
-	ids      map[Kind]ID
-	closed   bool
+	// ids is nil until identities reads it: Join and Current leave it so,
+	// as a caller that only enters the namespaces never needs it.
+	ids    map[Kind]ID
+	closed bool
 
 	// pidfd, if havePidfd, is a pidfd of the process whose namespaces
 	// Join pinned: Spawn enters them through it in one setns, where the
@@ -220,9 +222,10 @@ func checkKinds(kinds Kind) error {
 	return procfs.CheckSupported(kinds)
 }
 
-// open opens dir+KIND for every kind, before any of them is used.
+// open opens dir+KIND for every kind, before any of them is used, into a
+// Handle whose identities are read when first needed.
 func open(desc, dir string, kinds Kind) (*Handle, error) {
-	h := &Handle{desc: desc, kinds: kinds, fds: map[Kind]int{}, ids: map[Kind]ID{}}
+	h := &Handle{desc: desc, kinds: kinds, fds: make(map[Kind]int, 8)}
 	for k := range kinds.Each() {
 		path := dir + k.String()
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -230,13 +233,7 @@ func open(desc, dir string, kinds Kind) (*Handle, error) {
 			h.Close()
 			return nil, fmt.Errorf("%s %s: %w", desc, k, &os.PathError{Op: "open", Path: path, Err: err})
 		}
-		id, err := procfs.StatFD(fd)
-		if err != nil {
-			unix.Close(fd)
-			h.Close()
-			return nil, fmt.Errorf("%s %s: %s: %w", desc, k, path, err)
-		}
-		h.fds[k], h.ids[k] = fd, id
+		h.fds[k] = fd
 	}
 	return h, nil
 }
@@ -254,15 +251,52 @@ func (h *Handle) Kinds() Kind {
 // for a zero or nil Handle. On Linux 6.18 and later each carries the
 // namespace's 64-bit ID (see procfs.ID), and equals the ID that procfs gives
 // for the same namespace, at any time.
+//
+// Join and Current do not read the identities (one system call per kind
+// that a caller who only enters the namespaces does not need): the first
+// call of IDs, Ref, Do, Spawn or another method that uses the namespaces
+// reads them, from the descriptors the handle holds, and the handle keeps
+// them. So a handle from Join closed before any of those has none, and IDs
+// returns an empty map for it: call IDs before Close to keep them.
 func (h *Handle) IDs() map[Kind]ID {
-	if h == nil {
+	if h == nil || h.kinds == 0 {
 		return map[Kind]ID{}
 	}
-	out := make(map[Kind]ID, len(h.ids))
-	for k, id := range h.ids {
+	ids, _ := h.identities()
+	out := make(map[Kind]ID, len(ids))
+	for k, id := range ids {
 		out[k] = id
 	}
 	return out
+}
+
+// identities returns the identity of each namespace the handle holds,
+// reading them first if no call has yet (see IDs); on a handle closed
+// before that, an error matching os.ErrClosed.
+func (h *Handle) identities() (map[Kind]ID, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.identitiesLocked()
+}
+
+// identitiesLocked is identities with h.mu held.
+func (h *Handle) identitiesLocked() (map[Kind]ID, error) {
+	if h.ids != nil {
+		return h.ids, nil
+	}
+	if h.closed {
+		return nil, fmt.Errorf("%s: closed before its identities were read: %w", h.desc, os.ErrClosed)
+	}
+	ids := make(map[Kind]ID, len(h.fds))
+	for k, fd := range h.fds {
+		id, err := procfs.StatFD(fd)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", h.desc, k, err)
+		}
+		ids[k] = id
+	}
+	h.ids = ids
+	return ids, nil
 }
 
 // String describes where the handle's namespaces came from: "pid 4242",
@@ -305,6 +339,9 @@ func (h *Handle) Close() error {
 	if idle != nil {
 		<-idle
 	}
+	if closeRange(h) {
+		return nil
+	}
 	var first error
 	if h.havePidfd {
 		unix.Close(h.pidfd)
@@ -315,6 +352,33 @@ func (h *Handle) Close() error {
 		}
 	}
 	return first
+}
+
+// closeRange closes the handle's descriptors with one close_range(2)
+// (Linux 5.9) where they are all the numbers from the lowest to the
+// highest, as Join's usually are (the pidfd, then one per kind): no other
+// descriptor is in that range then. It reports whether it did.
+func closeRange(h *Handle) bool {
+	lo, hi, n := -1, -1, len(h.fds)
+	for _, fd := range h.fds {
+		lo, hi = rangeWith(lo, hi, fd)
+	}
+	if h.havePidfd {
+		lo, hi = rangeWith(lo, hi, h.pidfd)
+		n++
+	}
+	if n < 2 || hi-lo+1 != n {
+		return false
+	}
+	return unix.CloseRange(uint(lo), uint(hi), 0) == nil
+}
+
+// rangeWith widens [lo, hi] (empty when lo < 0) to hold fd.
+func rangeWith(lo, hi, fd int) (int, int) {
+	if lo < 0 || fd < lo {
+		lo = fd
+	}
+	return lo, max(hi, fd)
 }
 
 // valid returns an error for a nil or zero Handle, which no constructor
@@ -339,6 +403,10 @@ func (h *Handle) use() (func(), error) {
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, fmt.Errorf("%s: %w", h.desc, os.ErrClosed)
+	}
+	// Every use compares or passes on the identities.
+	if _, err := h.identitiesLocked(); err != nil {
+		return nil, err
 	}
 	h.users++
 	return h.release, nil

@@ -49,10 +49,11 @@ var procNSTestHook bool
 func viaPidfd() bool { return !procNSTestHook && havePidfdNS() }
 
 // openPidfd opens every kind of kinds that the process of pidfd is in, before
-// any is used, into a Handle described by desc. An exited process gives an
+// any is used, into a Handle described by desc, whose identities are read
+// when first needed (see Handle.identities). An exited process gives an
 // error matching os.ErrNotExist and os.ErrProcessDone.
 func openPidfd(desc string, pidfd int, kinds Kind) (*Handle, error) {
-	h := &Handle{desc: desc, kinds: kinds, fds: make(map[Kind]int, 8), ids: make(map[Kind]ID, 8)}
+	h := &Handle{desc: desc, kinds: kinds, fds: make(map[Kind]int, 8)}
 	for k := range kinds.Each() {
 		// A raw system call: the ioctl waits on no other process (a
 		// spinlock, the ptrace check, a new file), and Join makes one per
@@ -69,14 +70,7 @@ func openPidfd(desc string, pidfd int, kinds Kind) (*Handle, error) {
 			}
 			return nil, fmt.Errorf("%s %s: %w", desc, k, err)
 		}
-		fd := int(r)
-		id, err := procfs.StatFD(fd)
-		if err != nil {
-			unix.Close(fd)
-			h.Close()
-			return nil, fmt.Errorf("%s %s: %w", desc, k, err)
-		}
-		h.fds[k], h.ids[k] = fd, id
+		h.fds[k] = int(r)
 	}
 	return h, nil
 }

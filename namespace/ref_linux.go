@@ -35,7 +35,11 @@ func (h *Handle) Ref(kind Kind) (Ref, error) {
 	if err := h.valid(); err != nil {
 		return Ref{}, err
 	}
-	id, ok := h.ids[kind]
+	ids, err := h.identities()
+	if err != nil {
+		return Ref{}, fmt.Errorf("ref %s: %w", kind, err)
+	}
+	id, ok := ids[kind]
 	if !ok {
 		return Ref{}, fmt.Errorf("ref %s %s: the handle holds no %s namespace (it holds %s)", h.desc, kind, kind, h.kinds)
 	}
