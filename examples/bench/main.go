@@ -10,7 +10,8 @@
 //   - Handle.Do on a network namespace, against a raw setns round trip on a
 //     locked thread and against the CNI plugins' ns.NetNS.Do;
 //   - Join of six kinds of a container and Close, through the pidfd
-//     (Linux 6.11), against the same through /proc as before 6.11;
+//     (Linux 6.11), against the same through /proc as before 6.11, and
+//     against the bare system calls of the pidfd method (the floor);
 //   - procfs.List against `lsns -J`;
 //   - a sandbox as bwrap makes it (a tmpfs root with read-only binds of
 //     /usr, /bin, /lib and /lib64, /proc, a minimal /dev, a tmpfs /tmp, in
@@ -153,6 +154,7 @@ func run() error {
 			})
 		}},
 		{"pidfd_open + /proc/PID/ns opens + poll", joinViaProc(other.Pid, six)},
+		{"raw pidfd_open + 6 ioctls + close_range", joinRaw(other.Pid)},
 	}})
 	rows = append(rows, row{"sandbox: bwrap --unshare-all, tmpfs root, ro binds, proc, dev, tmp", "<= 0.25x bwrap", []peer{
 		{"nsgo Spawn", sandboxNSGo()},
@@ -480,6 +482,42 @@ func joinViaProc(pid int, kinds namespace.Kind) func(int) (time.Duration, error)
 			poll := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
 			if n, err := unix.Poll(poll, 0); err != nil || n != 0 {
 				return fmt.Errorf("the process exited: %v", err)
+			}
+			return nil
+		})
+	}
+}
+
+// joinRaw is the least a Join through the pidfd can cost: the system
+// calls alone, no Handle, no identities, one close_range.
+func joinRaw(pid int) func(int) (time.Duration, error) {
+	reqs := []uintptr{unix.PIDFD_GET_MNT_NAMESPACE, unix.PIDFD_GET_UTS_NAMESPACE, unix.PIDFD_GET_IPC_NAMESPACE,
+		unix.PIDFD_GET_NET_NAMESPACE, unix.PIDFD_GET_PID_NAMESPACE, unix.PIDFD_GET_CGROUP_NAMESPACE}
+	return func(n int) (time.Duration, error) {
+		return timed(n, func() error {
+			pidfd, err := unix.PidfdOpen(pid, 0)
+			if err != nil {
+				return err
+			}
+			var fds [7]int
+			fds[0] = pidfd
+			n, lo, hi := 1, pidfd, pidfd
+			defer func() {
+				if hi-lo+1 == n { // only this call's descriptors in the range
+					unix.CloseRange(uint(lo), uint(hi), 0)
+					return
+				}
+				for _, fd := range fds[:n] {
+					unix.Close(fd)
+				}
+			}()
+			for _, r := range reqs {
+				fd, _, e := unix.RawSyscall(unix.SYS_IOCTL, uintptr(pidfd), r, 0)
+				if e != 0 {
+					return e
+				}
+				fds[n], n = int(fd), n+1
+				lo, hi = min(lo, int(fd)), max(hi, int(fd))
 			}
 			return nil
 		})
