@@ -69,6 +69,8 @@ import (
 // bits with os.ModeSetuid, os.ModeSetgid and os.ModeSticky, nothing else
 // (the kernel clears the set-ID bits of a file that a writer without
 // CAP_FSETID over it writes, as the child writes Contents).
+// A Mode of 0 is the entry's default; NoPermissions asks for mode 0000
+// (bwrap's --perms 0).
 // ParentMode, if not 0, is the mode of the missing parent directories
 // that the entry creates (bwrap makes them 0755 less the group and other
 // bits that the entry's mode lacks: 0700 for its binds). Both are exact,
@@ -131,6 +133,15 @@ type MountSpec struct {
 	UIDMap idmap.Map
 	GIDMap idmap.Map
 }
+
+// NoPermissions, as a MountSpec's Mode or ParentMode, is mode 0000: no
+// permission bits for anyone, which a Mode of 0 cannot say, as 0 asks for
+// the entry's default.
+const NoPermissions os.FileMode = os.ModeIrregular
+
+// modeExactZero is NoPermissions in a mountOp's modes, where 0 is the
+// default: a bit above the permission bits, which the child masks off.
+const modeExactZero = 0o10000
 
 // DevMounts returns the Mounts entries that make a minimal /dev at target,
 // as bwrap's --dev does: a tmpfs (mode 0755, nosuid, nodev); the device
@@ -247,7 +258,7 @@ type mountOp struct {
 	// mode is the mode of a file or a chmod, exact (the child clears its
 	// umask meanwhile); dirMode and parentMode, if not 0, the exact modes
 	// of the last component, when it is a directory that the child
-	// creates, and of the others. data is a file's contents.
+	// creates, and of the others (modeExactZero for mode 0000). data is a file's contents.
 	mode, dirMode, parentMode uintptr
 	data                      []byte
 	noCreate                  bool // a missing component is an error (chmod, remount)
@@ -610,8 +621,10 @@ func (s *spawn) planMount(i int, ms *MountSpec) error {
 			if op.mode == 0 {
 				op.mode = 0o666 // bwrap's --file
 			}
+			op.mode &= 0o7777 // NoPermissions: 0
 		case "chmod":
 			op.kind, op.file = opChmod, true
+			op.mode &= 0o7777 // NoPermissions: 0, as 0
 			if err := fchmodat2Err(); err != nil {
 				return err
 			}
@@ -739,9 +752,12 @@ func (s *spawn) joinsMount() bool { return slices.Contains(s.joinedKinds, Mount)
 // unixMode converts a MountSpec mode to the bits that mkdirat, openat and
 // fchmodat2 take.
 func unixMode(field string, m os.FileMode) (uintptr, error) {
+	if m == NoPermissions {
+		return modeExactZero, nil
+	}
 	const allowed = os.ModePerm | os.ModeSetuid | os.ModeSetgid | os.ModeSticky
 	if bad := m &^ allowed; bad != 0 {
-		return 0, fmt.Errorf("%s %#o (%v): only permission bits, os.ModeSetuid, os.ModeSetgid and os.ModeSticky", field, uint32(m), m)
+		return 0, fmt.Errorf("%s %#o (%v): only permission bits, os.ModeSetuid, os.ModeSetgid and os.ModeSticky, or NoPermissions alone", field, uint32(m), m)
 	}
 	u := uintptr(m.Perm())
 	for _, b := range []struct {
@@ -773,6 +789,7 @@ func (s *spawn) planDataBind(ms *MountSpec, op *mountOp, isRoot bool, mode uintp
 	if op.mode == 0 {
 		op.mode = 0o600 // bwrap's --bind-data
 	}
+	op.mode &= 0o7777 // NoPermissions: 0
 	op.data = append([]byte(nil), ms.Contents...)
 	op.treeFlags = unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
 	op.attrAt = unix.AT_EMPTY_PATH
@@ -1205,7 +1222,7 @@ func childMountMkdir(p *childPlan, i, k int, name uintptr) syscall.Errno {
 		_, _, e = syscall.RawSyscall6(syscall.SYS_MKDIRAT, uintptr(m.cur), name, 0o755, 0, 0, 0)
 	} else {
 		old, _, _ := syscall.RawSyscall6(syscall.SYS_UMASK, 0, 0, 0, 0, 0, 0)
-		_, _, e = syscall.RawSyscall6(syscall.SYS_MKDIRAT, uintptr(m.cur), name, mode, 0, 0, 0)
+		_, _, e = syscall.RawSyscall6(syscall.SYS_MKDIRAT, uintptr(m.cur), name, mode&0o7777, 0, 0, 0) // modeExactZero: 0
 		syscall.RawSyscall6(syscall.SYS_UMASK, old, 0, 0, 0, 0, 0)
 	}
 	return e

@@ -77,6 +77,13 @@ func TestMountSpecFilesModes(t *testing.T) {
 			namespace.MountSpec{Source: "tmpfs", Target: "/r/sub", Type: "tmpfs"},
 			namespace.MountSpec{Target: "/r", Type: "remount", Flags: unix.MS_RDONLY},
 			namespace.MountSpec{Target: "/f/g", Type: "file", Contents: []byte("again\n")},
+			// NoPermissions: mode 0000, where 0 is the default.
+			namespace.MountSpec{Target: "/z/d", Type: "dir", Mode: namespace.NoPermissions},
+			namespace.MountSpec{Target: "/z/f", Type: "file", Contents: []byte("z"), Mode: namespace.NoPermissions},
+			namespace.MountSpec{Target: "/z/b", Type: "bind", Contents: []byte("z"), Mode: namespace.NoPermissions},
+			namespace.MountSpec{Target: "/y/d", Type: "dir", ParentMode: namespace.NoPermissions},
+			namespace.MountSpec{Target: "/z/c", Type: "dir", Mode: 0o700},
+			namespace.MountSpec{Target: "/z/c", Type: "chmod", Mode: namespace.NoPermissions},
 		)
 		s := startWaiting(t, opts, `cat /b/c /b/w; echo x >/b/c && echo wrote ro; echo y >/b/w && cat /b/w; touch /r/x && echo wrote ro; touch /r/sub/x && echo sub rw`)
 		root := fmt.Sprintf("/proc/%d/root", s.p.Pid)
@@ -88,6 +95,7 @@ func TestMountSpecFilesModes(t *testing.T) {
 			{"/p", 0o750}, {"/p/q", 0o710},
 			{"/f", 0o755 &^ umask}, {"/f/g", 0}, {"/f/s", 0o750 | os.ModeSticky}, {"/f/e", 0o604},
 			{"/b", 0o700}, {"/b/c", 0o600}, {"/b/w", 0o640},
+			{"/z/d", 0}, {"/z/f", 0}, {"/z/b", 0}, {"/z/c", 0}, {"/y", 0},
 		} {
 			if got := modeOf(t, root+c.path); got != c.want {
 				t.Errorf("%s: mode %v, want %v", c.path, got, c.want)
