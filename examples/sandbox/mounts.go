@@ -192,6 +192,9 @@ func (c *config) mounts() ([]namespace.MountSpec, error) {
 
 // fileMode turns bwrap's octal permissions into an os.FileMode.
 func fileMode(perms int) os.FileMode {
+	if perms == 0 {
+		return namespace.NoPermissions // --perms 0; the library's 0 is its default
+	}
 	m := os.FileMode(perms & 0o777)
 	if perms&unix.S_ISUID != 0 {
 		m |= os.ModeSetuid
