@@ -26,6 +26,7 @@ const (
 	stepUserNSGIDMap           // write its gid_map
 	stepUserNSBound            // drop again what the bounding set had lost
 	stepUserNSStill            // a third user namespace could still be made
+	stepUserNSRequire          // RequireUserNamespacesDisabled: a user namespace could be made
 )
 
 // initPlan is what the child needs for these steps.
@@ -42,6 +43,7 @@ type initPlan struct {
 	// program's own IDs), and /proc, opened by the child before the
 	// mounts, through which it writes them after.
 	disableUserNS bool
+	requireNoUser bool // RequireUserNamespacesDisabled, without DisableUserNamespaces
 	nestUIDMap    []byte
 	nestGIDMap    []byte
 	procFd        int
@@ -94,6 +96,7 @@ func (s *spawn) planInit() error {
 		q.nestUIDMap = fmt.Appendf(nil, "%d %d 1\n", p.uid, p.uid)
 		q.nestGIDMap = fmt.Appendf(nil, "%d %d 1\n", p.gid, p.gid)
 	}
+	q.requireNoUser = o.RequireUserNamespacesDisabled && !o.DisableUserNamespaces
 	return nil
 }
 
@@ -129,6 +132,8 @@ func (s *spawn) initStepName(step, idx uint32) string {
 		return "DisableUserNamespaces: drop " + Cap(idx).String() + " from the bounding set again"
 	case stepUserNSStill:
 		return "DisableUserNamespaces: a user namespace could still be created"
+	case stepUserNSRequire:
+		return "RequireUserNamespacesDisabled: a user namespace could be created"
 	}
 	return ""
 }
@@ -262,13 +267,19 @@ func childUserNSLimit(p *childPlan) {
 // first's limit of 1, maps the program's own IDs in it (as its creator
 // may, from inside), drops again from the bounding set what childBounding
 // dropped (a new user namespace gives the full set back), and checks that
-// no other user namespace can be made.
+// no other user namespace can be made. With RequireUserNamespacesDisabled
+// alone it only checks that.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func childNestUser(p *childPlan) {
 	q := &p.init
+	if q.requireNoUser {
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_UNSHARE, unix.CLONE_NEWUSER, 0, 0, 0, 0, 0); e == 0 {
+			childFail(p, stepUserNSRequire, syscall.EEXIST)
+		}
+	}
 	if !q.disableUserNS {
 		return
 	}

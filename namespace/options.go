@@ -314,6 +314,16 @@ type Options struct {
 	// checks that unshare(CLONE_NEWUSER) then fails. It requires User in
 	// New, with UIDMap and GIDMap.
 	DisableUserNamespaces bool
+
+	// RequireUserNamespacesDisabled makes the spawn fail unless the
+	// program will be unable to create a user namespace, as bwrap's
+	// --assert-userns-disabled does: the child tries unshare(CLONE_NEWUSER)
+	// once its credentials are the program's, and Spawn returns an error
+	// if that works. It is for a program that enters a user namespace
+	// whose creator disabled them (Handle.Spawn into the user namespace of
+	// a program started with DisableUserNamespaces, say); with
+	// DisableUserNamespaces the child checks this anyway.
+	RequireUserNamespacesDisabled bool
 }
 
 // Credential is the user ID, group ID and supplementary groups a process runs

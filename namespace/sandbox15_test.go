@@ -876,3 +876,49 @@ func TestDisableUserNamespacesNoHoles(t *testing.T) {
 		}
 	})
 }
+
+// TestRequireUserNamespacesDisabled: in a new user namespace, where
+// unshare(CLONE_NEWUSER) works, the spawn fails and leaves nothing; entered
+// into the user namespace of a program started with DisableUserNamespaces
+// (Handle.Spawn), it starts, and its unshare -U fails (bwrap's
+// --assert-userns-disabled with --userns).
+func TestRequireUserNamespacesDisabled(t *testing.T) {
+	eachPath(t, func(t *testing.T) {
+		uid, gid := ownMaps()
+		before := takeCounts(t)
+		p, err := namespace.Spawn(namespace.Options{New: namespace.User, UIDMap: uid, GIDMap: gid, SetGroups: idmap.Deny,
+			RequireUserNamespacesDisabled: true, Path: "/bin/true"})
+		if err == nil {
+			p.Wait()
+			t.Fatal("a new user namespace, where user namespaces work: no error")
+		}
+		if want := "RequireUserNamespacesDisabled: a user namespace could be created"; !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q, want %q in it", err, want)
+		}
+		checkNoLeak(t, before)
+
+		disabled, err := namespace.Spawn(namespace.Options{New: namespace.User, UIDMap: uid, GIDMap: gid, SetGroups: idmap.Deny,
+			DisableUserNamespaces: true, Path: "/bin/sleep", Args: []string{"sleep", "60"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { disabled.Kill(); disabled.Wait() }()
+		h, err := namespace.Join(disabled.Pid, namespace.User)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		var out strings.Builder
+		p, err = h.Spawn(namespace.Options{RequireUserNamespacesDisabled: true, Path: "/bin/sh",
+			Args: []string{"sh", "-c", "unshare -U true 2>/dev/null; echo $?"}, Stdout: &out})
+		if err != nil {
+			if strings.Contains(err.Error(), ": test: ") {
+				t.Skip(err)
+			}
+			t.Fatal(err)
+		}
+		if st, err := p.Wait(); err != nil || !st.Success() || strings.TrimSpace(out.String()) != "1" {
+			t.Errorf("in the disabled user namespace: %v %v, printed %q, want 1", st, err, out.String())
+		}
+	})
+}
