@@ -23,10 +23,9 @@
 // What it does not do: it has no set-user-ID mode (bwrap's privilege
 // separation for a setuid install; run it as root or let it create a user
 // namespace), no SELinux labels (--exec-label and --file-label get bwrap's
-// "labeling not supported on this system"), no --userns2, --pidns only on
-// its own, and --assert-userns-disabled only with --disable-userns: those
-// say "not supported yet" and exit 1, as any option would that the library
-// could not serve. --argv0 is bwrap 0.9.0's. See the README's
+// "labeling not supported on this system"), no --userns2, and --pidns
+// only on its own: those say "not supported yet" and exit 1, as any option
+// would that the library could not serve. --argv0 is bwrap 0.9.0's. See the README's
 // "examples/sandbox" section for where it differs from bwrap on purpose.
 package main
 
@@ -333,14 +332,13 @@ func (c *config) options() (namespace.Options, *namespace.Handle, error) {
 	switch {
 	case c.userns2FD != -1:
 		return o, nil, notSupported("--userns2")
-	case c.assertUserns && !c.disableUserns:
-		return o, nil, notSupported("--assert-userns-disabled without --disable-userns")
 	case c.pidnsFD != -1 && (c.unsharePID || c.unshareUser || c.usernsFD != -1):
 		return o, nil, notSupported("--pidns with --unshare-pid, --unshare-user or --userns")
 	}
 	o.Loopback = c.unshareNet
 	o.Init = c.unsharePID && !c.asPID1 && c.pidnsFD == -1
 	o.DisableUserNamespaces = c.disableUserns
+	o.RequireUserNamespacesDisabled = c.assertUserns
 	if c.blockFD != -1 {
 		o.BlockFD = os.NewFile(uintptr(c.blockFD), "block-fd")
 	}
@@ -673,6 +671,8 @@ func (c *config) spawnError(err error) error {
 			return dief("Can't chdir to %s: %s", c.chdir, errnoText(err))
 		case strings.HasPrefix(ce.Step, "sethostname"):
 			return dief("Can't set hostname to %s: %s", c.hostname, errnoText(err))
+		case strings.HasPrefix(ce.Step, "RequireUserNamespacesDisabled"):
+			return dief("creation of new user namespaces was not disabled as requested")
 		}
 	}
 	if errors.Is(err, os.ErrPermission) && c.unshareUser {
@@ -699,6 +699,7 @@ func (c *config) flagFor(msg string) string {
 		{"BlockFD", "--block-fd"},
 		{"OnClone", "--info-fd, --json-status-fd or --userns-block-fd"},
 		{"DisableUserNamespaces", "--disable-userns"},
+		{"RequireUserNamespacesDisabled", "--assert-userns-disabled"},
 	} {
 		if strings.Contains(msg, f.field) {
 			return f.flag

@@ -529,6 +529,7 @@ func TestBadInput(t *testing.T) {
 		{"hostname without uts", append([]string{"--hostname", "x"}, started...), ""},
 		{"as-pid-1 without pid", append([]string{"--as-pid-1"}, started...), ""},
 		{"userns with unshare-user", append([]string{"--userns", "5", "--unshare-user"}, started...), ""},
+		{"assert-userns-disabled where they are not", append(append([]string{"--unshare-user", "--assert-userns-disabled"}, base...), started...), ""},
 		{"invalid fd", append([]string{"--info-fd", "x"}, started...), ""},
 		{"invalid uid", append([]string{"--uid", "-1"}, started...), ""},
 		{"labels", append([]string{"--exec-label", "x"}, started...), ""},
@@ -907,6 +908,41 @@ func TestUserns(t *testing.T) {
 				want := fmt.Sprintf("0\n%d\n", st.Sys().(*syscall.Stat_t).Ino)
 				if out.String() != want {
 					t.Errorf("inside %q, want %q", out, want)
+				}
+			})
+		}
+	}
+}
+
+// TestAssertUsernsDisabled checks --assert-userns-disabled with --userns,
+// its use: the sandbox enters the user namespace of a program started with
+// DisableUserNamespaces (bwrap's --disable-userns), where unshare -U fails,
+// and runs; TestBadInput has the other side.
+func TestAssertUsernsDisabled(t *testing.T) {
+	uid, gid := idmap.Map{{Inside: 0, Outside: uint32(os.Getuid()), Count: 1}}, idmap.Map{{Inside: 0, Outside: uint32(os.Getgid()), Count: 1}}
+	p, err := namespace.Spawn(namespace.Options{New: namespace.User, UIDMap: uid, GIDMap: gid, SetGroups: idmap.Deny,
+		DisableUserNamespaces: true, Path: "/bin/sleep", Args: []string{"sleep", "60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { p.Kill(); p.Wait() }()
+	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/user", p.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	for _, pair := range runners(t) {
+		if pair[0].nobody {
+			continue // the namespace is the test's, which runs as root
+		}
+		for _, r := range pair {
+			t.Run(r.name, func(t *testing.T) {
+				args := append(append([]string{"--userns", "3", "--assert-userns-disabled"}, base...), "/bin/sh", "-c", "unshare -U true 2>&1 >&- | grep -c 'No space left'; echo started")
+				cmd, out := r.start(t, args, ns)
+				err := cmd.Wait()
+				skipNotSupported(t, r, out.String())
+				if err != nil || out.String() != "1\nstarted\n" {
+					t.Errorf("%v, printed %q, want %q (unshare -U refused with ENOSPC)", err, out.String(), "1\nstarted\n")
 				}
 			})
 		}
