@@ -734,10 +734,11 @@ func childChdir(p *childPlan) {
 // free number from nextFd up and so never closes a descriptor the child
 // opened itself and still needs (DisableUserNamespaces' /proc, opened at
 // the lowest free number, which is nextFd when the caller's table has no
-// hole); dup3 onto nextFd+i closed it. It runs before childRlimits: a lower RLIMIT_NOFILE than the
-// caller's descriptor numbers would make dup3 onto those high numbers fail
-// (EBADF), while childFds, which puts each source on its target, needs only
-// the program's own numbers below the limit.
+// hole; dup3 onto nextFd+i closed it). It runs before childRlimits: a
+// lower RLIMIT_NOFILE than the caller's descriptor numbers would make the
+// duplicates onto those high numbers fail (EINVAL), while childFds, which
+// puts each source on its target, needs only the program's own numbers
+// below the limit.
 //
 //go:nosplit
 //go:norace
