@@ -107,6 +107,11 @@ type childPlan struct {
 	argv **byte // nil-terminated
 	envv **byte // nil-terminated
 	dir  *byte  // nil: stay
+	// dirFallbacks are tried in order when dir fails; fallbackEnvs, if
+	// not nil, has the environment for each (PWD changed).
+	dirFallbacks []*byte
+	fallbackEnvs []**byte
+	dirEntered   int // the child's: 1 + the index of the fallback entered, or 0
 
 	errFd       int // write end of the error pipe
 	syncFd      int // read end of the pipe the parent releases the child with; -1: none
@@ -723,6 +728,12 @@ func childChdir(p *childPlan) {
 	var e syscall.Errno
 	if p.dir != nil {
 		if _, _, e = syscall.RawSyscall6(syscall.SYS_CHDIR, uintptr(unsafe.Pointer(p.dir)), 0, 0, 0, 0, 0); e != 0 {
+			for i := 0; i < len(p.dirFallbacks); i++ {
+				if _, _, e2 := syscall.RawSyscall6(syscall.SYS_CHDIR, uintptr(unsafe.Pointer(p.dirFallbacks[i])), 0, 0, 0, 0, 0); e2 == 0 {
+					p.dirEntered = i + 1 // no pointer store: no write barrier
+					return
+				}
+			}
 			childFail(p, stepChdir, e)
 		}
 	}
@@ -794,7 +805,11 @@ func childFds(p *childPlan) {
 //go:norace
 //go:nocheckptr
 func childExec(p *childPlan) {
-	_, _, e := syscall.RawSyscall6(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(p.path)), uintptr(unsafe.Pointer(p.argv)), uintptr(unsafe.Pointer(p.envv)), 0, 0, 0)
+	envv := p.envv
+	if k := p.dirEntered - 1; k >= 0 && k < len(p.fallbackEnvs) {
+		envv = p.fallbackEnvs[k]
+	}
+	_, _, e := syscall.RawSyscall6(syscall.SYS_EXECVE, uintptr(unsafe.Pointer(p.path)), uintptr(unsafe.Pointer(p.argv)), uintptr(unsafe.Pointer(envv)), 0, 0, 0)
 	childFail(p, stepExec, e)
 }
 

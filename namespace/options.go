@@ -37,6 +37,14 @@ type Options struct {
 	// caller's working directory.
 	Dir string
 
+	// DirFallbacks are working directories to try, in order, when the
+	// child cannot enter Dir: the program starts in the first that
+	// chdir(2) accepts, and Spawn fails, with Dir's error, only if none
+	// does. An Env entry "PWD=" + Dir then names the directory entered
+	// instead (bwrap tries the caller's directory, then $HOME, then /, and
+	// sets PWD so). They need Dir.
+	DirFallbacks []string
+
 	// Stdin is the program's standard input. If nil, it reads from
 	// os.DevNull. An *os.File is passed to the program as it is; any other
 	// reader is copied into a pipe by a goroutine, which Wait waits for.

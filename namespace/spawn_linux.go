@@ -1,6 +1,7 @@
 package namespace
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -308,6 +309,9 @@ func prepare(o *Options, h *Handle, usePidfd bool) (*spawn, error) {
 		if p.dir, err = syscall.BytePtrFromString(o.Dir); err != nil {
 			return nil, fmt.Errorf("invalid Dir: %w", err)
 		}
+	}
+	if err := s.planDirFallbacks(env); err != nil {
+		return nil, err
 	}
 	if err := s.choosePath(); err != nil {
 		return nil, err
@@ -649,6 +653,36 @@ func dedupEnv(env []string) []string {
 }
 
 // cStrings returns a nil-terminated array of C strings.
+// planDirFallbacks prepares DirFallbacks, and an environment for each
+// when env has PWD=Dir.
+func (s *spawn) planDirFallbacks(env []string) error {
+	o, p := s.opts, &s.plan
+	if len(o.DirFallbacks) == 0 {
+		return nil
+	}
+	if o.Dir == "" {
+		return errors.New("DirFallbacks without Dir: they are tried when Dir cannot be entered")
+	}
+	pwd := slices.Index(env, "PWD="+o.Dir)
+	for i, d := range o.DirFallbacks {
+		b, err := syscall.BytePtrFromString(d)
+		if err != nil || d == "" {
+			return fmt.Errorf("invalid DirFallbacks[%d] %q: %w", i, d, cmp.Or(err, errors.New("empty")))
+		}
+		p.dirFallbacks = append(p.dirFallbacks, b)
+		if pwd >= 0 {
+			e := slices.Clone(env)
+			e[pwd] = "PWD=" + d
+			envv, err := cStrings(e)
+			if err != nil {
+				return fmt.Errorf("invalid Env: %w", err)
+			}
+			p.fallbackEnvs = append(p.fallbackEnvs, envv)
+		}
+	}
+	return nil
+}
+
 func cStrings(ss []string) (**byte, error) {
 	arr, err := syscall.SlicePtrFromStrings(ss)
 	if err != nil {
