@@ -380,15 +380,23 @@ func (c *config) options() (namespace.Options, *namespace.Handle, error) {
 	}
 	o.Mounts = mounts
 
-	// The working directory: --chdir, else the caller's if the sandbox has
-	// it, else $HOME if it has that, else /; PWD says which.
+	// The working directory: --chdir, else the caller's if the command
+	// can enter it in the sandbox, else $HOME if it can enter that, else /,
+	// as bwrap tries them with chdir(2) inside; PWD says which (the
+	// library changes PWD=Dir to the fallback entered).
 	cwd := "/"
 	if c.hasChdir {
 		cwd = c.chdir
-	} else if wd, err := os.Getwd(); err == nil && c.existsInside(wd) {
-		cwd = wd
-	} else if home, ok := c.getenv("HOME"); ok && c.existsInside(home) {
-		cwd = home
+	} else {
+		if wd, err := os.Getwd(); err == nil {
+			cwd = wd
+		}
+		if home, ok := c.getenv("HOME"); ok && home != "" && home != cwd {
+			o.DirFallbacks = append(o.DirFallbacks, home)
+		}
+		if cwd != "/" {
+			o.DirFallbacks = append(o.DirFallbacks, "/")
+		}
 	}
 	o.Dir = cwd
 	c.setenv("PWD", cwd)

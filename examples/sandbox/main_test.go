@@ -439,7 +439,7 @@ func TestCompare(t *testing.T) {
 			[]string{"child-pid", "ipc-namespace", "mnt-namespace"}, nil},
 		{"bind-fd", append([]string{"--unshare-user", "--bind-fd", "5", "/data", "--ro-bind-fd", "6", "/sub"}, base...),
 			[]string{"child-pid", "mnt-namespace"}, []func() *os.File{openFile(t, dataDir), openFile(t, "/usr/share")}},
-		{"perms 0", append([]string{"--unshare-user", "--perms", "0", "--dir", "/d/e", "--perms", "0", "--file", "5", "/f", "--perms", "0", "--bind-data", "6", "/b", "--perms", "0", "--tmpfs", "/sub"}, base...),
+		{"perms 0", append([]string{"--unshare-user", "--perms", "0", "--dir", "/d/e", "--perms", "0", "--file", "5", "/f", "--perms", "0", "--bind-data", "6", "/b", "--perms", "0", "--tmpfs", "/sub", "--perms", "0", "--tmpfs", "/tmp"}, base...),
 			[]string{"child-pid", "mnt-namespace"}, []func() *os.File{data(t, "zero"), data(t, "bound")}},
 		{"files and data", append([]string{"--unshare-user", "--perms", "0640", "--file", "5", "/f", "--bind-data", "6", "/b", "--perms", "0444", "--ro-bind-data", "7", "/rb"}, base...),
 			[]string{"child-pid", "mnt-namespace"}, []func() *os.File{data(t, "file"), data(t, "bound"), data(t, "readonly")}},

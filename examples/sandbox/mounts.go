@@ -280,12 +280,10 @@ func (c *config) hostPath(p string) (string, bool) {
 	return src, ok
 }
 
-// existsInside reports whether directory p will exist in the sandbox, as
-// far as the options say: it is bound in from a directory the caller has,
-// or a mount point or a directory an option makes, or a parent of one.
-func (c *config) existsInside(p string) bool { return c.existsBefore(p, len(c.ops)) }
-
-// existsBefore is existsInside after the first n options only.
+// existsBefore reports whether directory p will exist in the sandbox
+// after the first n options, as far as they say: it is bound in from a
+// directory the caller has, or a mount point or a directory an option
+// makes, or a parent of one.
 func (c *config) existsBefore(p string, n int) bool {
 	p = sandboxPath(p)
 	if p == "/" {
