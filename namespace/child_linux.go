@@ -120,7 +120,6 @@ type childPlan struct {
 	// fds[i] is the caller's descriptor that becomes the program's
 	// descriptor i; -1 closes it. The child rewrites the slice.
 	fds    []int
-	nextFd int // a descriptor number above the error and sync pipes and every source in fds
 
 	// Namespaces to enter (Handle.Spawn): joinFds[i] is a namespace of kind
 	// joinTypes[i]; joinUser a user namespace, or -1. Then unshareFlags are
@@ -740,23 +739,21 @@ func childChdir(p *childPlan) {
 }
 
 // childFdsLift moves the error pipe and every source descriptor that sits
-// on a target number (0..len(fds)-1) above all of them, where childFds
-// finds them. It duplicates with F_DUPFD_CLOEXEC, which takes the lowest
-// free number from nextFd up and so never closes a descriptor the child
-// opened itself and still needs (DisableUserNamespaces' /proc, opened at
-// the lowest free number, which is nextFd when the caller's table has no
-// hole; dup3 onto nextFd+i closed it). It runs before childRlimits: a
-// lower RLIMIT_NOFILE than the caller's descriptor numbers would make the
-// duplicates onto those high numbers fail (EINVAL), while childFds, which
-// puts each source on its target, needs only the program's own numbers
-// below the limit.
+// on a target number (0..len(fds)-1) off the targets, where childFds finds
+// them. It duplicates with F_DUPFD_CLOEXEC from len(fds) up, which takes
+// the lowest free number that is no target: it never closes a descriptor
+// the child opened itself and still needs (DisableUserNamespaces' /proc;
+// dup3 onto numbers above the caller's pipes closed it when the caller's
+// table had no hole), and needs only one free number below the caller's
+// RLIMIT_NOFILE per lifted descriptor, as os/exec does. It runs before
+// childRlimits, which may lower that limit below the numbers in use.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func childFdsLift(p *childPlan) {
 	if p.errFd < len(p.fds) {
-		fd, _, e := syscall.RawSyscall6(syscall.SYS_FCNTL, uintptr(p.errFd), syscall.F_DUPFD_CLOEXEC, uintptr(p.nextFd), 0, 0, 0)
+		fd, _, e := syscall.RawSyscall6(syscall.SYS_FCNTL, uintptr(p.errFd), syscall.F_DUPFD_CLOEXEC, uintptr(len(p.fds)), 0, 0, 0)
 		if e != 0 {
 			childFail(p, stepDupFd, e)
 		}
@@ -764,7 +761,7 @@ func childFdsLift(p *childPlan) {
 	}
 	for i := 0; i < len(p.fds); i++ {
 		if p.fds[i] >= 0 && p.fds[i] < len(p.fds) {
-			fd, _, e := syscall.RawSyscall6(syscall.SYS_FCNTL, uintptr(p.fds[i]), syscall.F_DUPFD_CLOEXEC, uintptr(p.nextFd), 0, 0, 0)
+			fd, _, e := syscall.RawSyscall6(syscall.SYS_FCNTL, uintptr(p.fds[i]), syscall.F_DUPFD_CLOEXEC, uintptr(len(p.fds)), 0, 0, 0)
 			if e != 0 {
 				childFail(p, stepDupFd, e)
 			}

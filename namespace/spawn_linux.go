@@ -837,10 +837,6 @@ func (s *spawn) start() (*Process, error) {
 		p.syncFd = syncPipe[0]
 	}
 	p.errFd = errPipe[1]
-	p.nextFd = max(len(p.fds), errPipe[1]+1, syncPipe[0]+1)
-	for _, fd := range p.fds {
-		p.nextFd = max(p.nextFd, fd+1)
-	}
 	p.syncWriteFd = syncPipe[1]
 	if s.ownStack {
 		// start returns once the child is past execve or reaped: then the
