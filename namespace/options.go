@@ -242,6 +242,8 @@ type Options struct {
 	// clone: a known resource, Soft no more than Hard, RLIMIT_NOFILE
 	// within fs.nr_open, and a hard limit raised above the caller's only
 	// with CAP_SYS_RESOURCE, which the root of a new user namespace lacks.
+	// With DisableUserNamespaces, RLIMIT_NOFILE is set after the child's
+	// second user namespace is made, whose /proc files it opens.
 	Rlimits []Rlimit
 
 	// Cgroup, if set, is the cgroup v2 directory the program is born in:

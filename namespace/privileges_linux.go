@@ -602,14 +602,36 @@ func (s *spawn) privStepName(step, idx uint32) string {
 	return ""
 }
 
-// childRlimits sets the resource limits.
+// childRlimits sets the resource limits, but for RLIMIT_NOFILE with
+// DisableUserNamespaces: childNestUser opens /proc files after the change
+// of credentials, which a low limit would refuse (EMFILE), and sets that
+// one last (childRlimitsLate).
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func childRlimits(p *childPlan) {
+	childRlimitsPass(p, false)
+}
+
+// childRlimitsLate sets what childRlimits left.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childRlimitsLate(p *childPlan) {
+	childRlimitsPass(p, true)
+}
+
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childRlimitsPass(p *childPlan, late bool) {
 	for i := 0; i < len(p.priv.rlimits); i++ {
 		r := &p.priv.rlimits[i]
+		if (r.resource == unix.RLIMIT_NOFILE && p.init.disableUserNS) != late {
+			continue
+		}
 		if _, _, e := syscall.RawSyscall6(unix.SYS_PRLIMIT64, 0, r.resource, uintptr(unsafe.Pointer(&r.lim)), 0, 0, 0); e != 0 {
 			childFailAt(p, stepRlimit, uint32(i), e)
 		}
