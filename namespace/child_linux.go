@@ -119,7 +119,7 @@ type childPlan struct {
 
 	// fds[i] is the caller's descriptor that becomes the program's
 	// descriptor i; -1 closes it. The child rewrites the slice.
-	fds    []int
+	fds []int
 
 	// Namespaces to enter (Handle.Spawn): joinFds[i] is a namespace of kind
 	// joinTypes[i]; joinUser a user namespace, or -1. Then unshareFlags are
