@@ -104,3 +104,57 @@ func TestDisableUserNamespacesLowNofile(t *testing.T) {
 		}
 	})
 }
+
+// TestSpawnClosesAbsentTargets: ExtraFiles with one file among many nil
+// entries; the caller holds descriptors without close-on-exec on some of
+// the nil entries' numbers. The program has its 0-2 and the one file, and
+// none of those (the child closes runs of absent targets at once), on every
+// path.
+func TestSpawnClosesAbsentTargets(t *testing.T) {
+	eachPath(t, func(t *testing.T) {
+		const n = 64
+		const at = 3 + n/2
+		null, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(null)
+		var planted []int
+		for fd := 3 + n - 1; fd >= 3 && len(planted) < 6; fd-- {
+			if fd != at && fd != null && !isOpen(fd) {
+				if err := unix.Dup3(null, fd, 0); err != nil {
+					t.Fatal(err)
+				}
+				planted = append(planted, fd)
+			}
+		}
+		defer func() {
+			for _, fd := range planted {
+				unix.Close(fd)
+			}
+		}()
+		if len(planted) == 0 {
+			t.Skip("no free descriptor number among the targets")
+		}
+		f, err := os.Open("/dev/zero")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		extra := make([]*os.File, n)
+		extra[at-3] = f
+		var out strings.Builder
+		p, err := namespace.Spawn(namespace.Options{Path: "/bin/sh", Args: []string{"sh", "-c", `for f in /proc/$$/fd/*; do printf '%s ' "${f##*/}"; done`},
+			Stdout: &out, ExtraFiles: extra})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := p.Wait(); err != nil || !st.Success() {
+			t.Fatal(st, err)
+		}
+		// 3: the directory sh reads the glob from, at the lowest free number.
+		if want := fmt.Sprintf("0 1 2 3 %d ", at); out.String() != want {
+			t.Errorf("the program's descriptors %q, want %q (planted without close-on-exec: %v)", out.String(), want, planted)
+		}
+	})
+}
