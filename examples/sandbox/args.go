@@ -53,6 +53,7 @@ type config struct {
 
 	usernsFD, userns2FD, pidnsFD int
 	disableUserns, assertUserns  bool
+	workDir                      string // the working directory tried first (Options.Dir)
 
 	uid, gid           int64 // -1: the caller's
 	uidGiven, gidGiven bool

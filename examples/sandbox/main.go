@@ -38,6 +38,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -383,22 +384,29 @@ func (c *config) options() (namespace.Options, *namespace.Handle, error) {
 	// The working directory: --chdir, else the caller's if the command
 	// can enter it in the sandbox, else $HOME if it can enter that, else /,
 	// as bwrap tries them with chdir(2) inside; PWD says which (the
-	// library changes PWD=Dir to the fallback entered).
+	// library changes PWD=Dir to the fallback entered). A caller's
+	// directory that is gone (getcwd fails) is skipped, as bwrap's
+	// get_current_dir_name() gives it nothing to try.
 	cwd := "/"
 	if c.hasChdir {
 		cwd = c.chdir
 	} else {
+		var tries []string
 		if wd, err := os.Getwd(); err == nil {
-			cwd = wd
+			tries = append(tries, wd)
 		}
-		if home, ok := c.getenv("HOME"); ok && home != "" && home != cwd {
-			o.DirFallbacks = append(o.DirFallbacks, home)
+		if home, ok := c.getenv("HOME"); ok && home != "" {
+			tries = append(tries, home)
 		}
-		if cwd != "/" {
-			o.DirFallbacks = append(o.DirFallbacks, "/")
+		tries = append(tries, "/")
+		cwd = tries[0]
+		for _, d := range tries[1:] {
+			if d != cwd && !slices.Contains(o.DirFallbacks, d) {
+				o.DirFallbacks = append(o.DirFallbacks, d)
+			}
 		}
 	}
-	o.Dir = cwd
+	o.Dir, c.workDir = cwd, cwd
 	c.setenv("PWD", cwd)
 	o.Env = c.env
 	if o.Env == nil {
@@ -676,7 +684,7 @@ func (c *config) spawnError(err error) error {
 		case ce.Step == "execve":
 			return dief("execvp %s: %s", c.command[0], errnoText(err))
 		case strings.HasPrefix(ce.Step, "chdir"):
-			return dief("Can't chdir to %s: %s", c.chdir, errnoText(err))
+			return dief("Can't chdir to %s: %s", c.workDir, errnoText(err))
 		case strings.HasPrefix(ce.Step, "sethostname"):
 			return dief("Can't set hostname to %s: %s", c.hostname, errnoText(err))
 		case strings.HasPrefix(ce.Step, "RequireUserNamespacesDisabled"):

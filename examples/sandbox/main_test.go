@@ -1013,3 +1013,36 @@ func TestDieWithParent(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletedWorkingDirectory: the caller's working directory was removed;
+// bwrap (get_current_dir_name fails, nothing to try) goes to $HOME, and so
+// must this command (it took / and never tried $HOME).
+func TestDeletedWorkingDirectory(t *testing.T) {
+	for _, pair := range runners(t) {
+		var outs [2]string
+		for i, r := range pair {
+			parent, err := os.MkdirTemp("", "nsgo-deleted-cwd")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(parent)
+			os.Chmod(parent, 0o777)
+			d := filepath.Join(parent, "gone")
+			if err := os.Mkdir(d, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"--bind", "/", "/", "--unshare-user", "/bin/sh", "-c", `echo "$(pwd -P) $PWD"`}
+			cmd := r.command(t, args, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/usr/share")
+			cmd.Args = append([]string{"sh", "-c", `cd "$D" && rmdir "$D" && exec "$@"`, "sh", cmd.Path}, cmd.Args[1:]...)
+			cmd.Path = "/bin/sh"
+			cmd.Env = append(cmd.Env, "D="+d)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			cmd.Run()
+			outs[i] = out.String()
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("%s: %q, %s: %q", pair[0].name, outs[0], pair[1].name, outs[1])
+		}
+	}
+}
