@@ -239,6 +239,8 @@
 //  12. Resource limits (prlimit64), in order: before the credentials change,
 //     as runc does, since raising a hard limit needs CAP_SYS_RESOURCE,
 //     which setresuid or capset may take away. (bwrap 0.8 sets none.)
+//     With DisableUserNamespaces, RLIMIT_NOFILE waits for step 15, which
+//     opens files.
 //  13. Drop from the bounding set what Capabilities.Bounding leaves out
 //     (PR_CAPBSET_DROP needs CAP_SETPCAP, which a user other than root loses
 //     at setresuid), and set PR_SET_KEEPCAPS when a user other than root is
@@ -254,13 +256,17 @@
 //     step 13 dropped (a new user namespace gives the full set back), and
 //     check that unshare(CLONE_NEWUSER) now fails. After the credentials,
 //     where bwrap does it before its change to the sandbox user, so that
-//     the IDs mapped are the program's.
+//     the IDs mapped are the program's; then RLIMIT_NOFILE. With
+//     RequireUserNamespacesDisabled alone, only that check.
 //  16. Capabilities: permitted, effective and inheritable in one capset(2),
 //     then the ambient set. (bwrap raises ambient capabilities just before
 //     its seccomp step.)
 //  17. Set the parent-death signal, which the credentials change clears;
-//     change directory (a path in the new root); arrange the file
-//     descriptors.
+//     change directory (a path in the new root; else the first of
+//     DirFallbacks that chdir(2) accepts, with the environment whose PWD
+//     names it); arrange the file descriptors (the program's moved off
+//     the target numbers first, with F_DUPFD_CLOEXEC, then each onto its
+//     target; runs of absent targets closed with one close_range(2)).
 //  18. Terminal, once the program's descriptors are in place: TIOCSCTTY on
 //     descriptor Ctty for Setctty, then TIOCSPGRP for Foreground, with
 //     SIGTTOU blocked for that ioctl only.

@@ -652,7 +652,6 @@ func dedupEnv(env []string) []string {
 	return out
 }
 
-// cStrings returns a nil-terminated array of C strings.
 // planDirFallbacks prepares DirFallbacks, and an environment for each
 // when env has PWD=Dir.
 func (s *spawn) planDirFallbacks(env []string) error {
@@ -683,6 +682,7 @@ func (s *spawn) planDirFallbacks(env []string) error {
 	return nil
 }
 
+// cStrings returns a nil-terminated array of C strings.
 func cStrings(ss []string) (**byte, error) {
 	arr, err := syscall.SlicePtrFromStrings(ss)
 	if err != nil {
