@@ -65,15 +65,7 @@ func TestDirFallbacksBadInput(t *testing.T) {
 		{namespace.Options{Dir: "/x", DirFallbacks: []string{""}}, `invalid DirFallbacks[0] ""`},
 		{namespace.Options{Dir: "/x", DirFallbacks: []string{"/", "a\x00b"}}, `invalid DirFallbacks[1]`},
 	} {
-		before := takeCounts(t)
 		c.opts.Path = "/bin/true"
-		p, err := namespace.Spawn(c.opts)
-		if err == nil {
-			p.Wait()
-			t.Errorf("%+v: no error", c.opts)
-		} else if !strings.Contains(err.Error(), c.want) {
-			t.Errorf("error %q, want %q", err, c.want)
-		}
-		checkNoLeak(t, before)
+		wantSpawnError(t, c.opts, c.want)
 	}
 }

@@ -217,3 +217,18 @@ func inOwnMountNS(t *testing.T) bool {
 	t.Logf("ran in a mount namespace of its own:\n%s", out.String())
 	return false
 }
+
+// wantSpawnError spawns with opts, which must fail with an error holding
+// want, and leave nothing behind.
+func wantSpawnError(t *testing.T, opts namespace.Options, want string) {
+	t.Helper()
+	before := takeCounts(t)
+	p, err := namespace.Spawn(opts)
+	if err == nil {
+		p.Wait()
+		t.Errorf("%+v: no error", opts)
+	} else if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	checkNoLeak(t, before)
+}

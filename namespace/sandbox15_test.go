@@ -632,16 +632,8 @@ func TestDisableUserNamespacesBadInput(t *testing.T) {
 		{namespace.Options{New: namespace.User, UIDMap: uid}, "DisableUserNamespaces needs UIDMap and GIDMap"},
 		{namespace.Options{New: namespace.User, GIDMap: gid}, "DisableUserNamespaces needs UIDMap and GIDMap"},
 	} {
-		before := takeCounts(t)
 		c.opts.Path, c.opts.DisableUserNamespaces = "/bin/true", true
-		p, err := namespace.Spawn(c.opts)
-		if err == nil {
-			p.Wait()
-			t.Errorf("%+v: no error", c.opts)
-		} else if !strings.Contains(err.Error(), c.want) {
-			t.Errorf("error %q, want %q", err, c.want)
-		}
-		checkNoLeak(t, before)
+		wantSpawnError(t, c.opts, c.want)
 	}
 }
 
