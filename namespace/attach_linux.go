@@ -57,7 +57,7 @@ func (h *Handle) attach(source, target string, readOnly bool) error {
 		return err
 	}
 	defer release()
-	nsfd, ok := h.fds[Mount]
+	nsfd, ok := h.fds.get(Mount)
 	if !ok {
 		return fmt.Errorf("the handle holds no mount namespace: %w", os.ErrInvalid)
 	}

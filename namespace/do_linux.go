@@ -457,7 +457,7 @@ func (h *Handle) enterThread(t nsDir, done []entered) ([]entered, error) {
 			return nil, err
 		}
 		if id.Ino != fixed.inoOf(k, false) {
-			return nil, fmt.Errorf("join %s %s: a Go thread cannot enter a %s namespace (setns refuses a multithreaded process): use Handle.Spawn", h.desc, k, k)
+			return nil, fmt.Errorf("join %s %s: a Go thread cannot enter a %s namespace (setns refuses a multithreaded process): use Handle.Spawn", h.what(), k, k)
 		}
 	}
 	for _, k := range threadOrder {
@@ -495,7 +495,8 @@ func (h *Handle) enterThread(t nsDir, done []entered) ([]entered, error) {
 			}
 			e.back = fd
 		}
-		if err := unix.Setns(h.fds[k], int(k)); err != nil {
+		fd, _ := h.fds.get(k)
+		if err := unix.Setns(fd, int(k)); err != nil {
 			if e.back >= 0 && !e.shared {
 				unix.Close(e.back)
 			}
@@ -553,9 +554,9 @@ func (h *Handle) leaveThread(t nsDir, done []entered, want *snapshot) bool {
 
 func (h *Handle) joinError(k Kind, err error) error {
 	if errors.Is(err, unix.EPERM) && !hasCapSysAdmin() {
-		return fmt.Errorf("join %s %s: %w (Do needs CAP_SYS_ADMIN; without it, a process enters namespaces through the user namespace that owns them: use Handle.Spawn with User among the handle's kinds, as Join(pid, kinds|namespace.User) gives)", h.desc, k, err)
+		return fmt.Errorf("join %s %s: %w (Do needs CAP_SYS_ADMIN; without it, a process enters namespaces through the user namespace that owns them: use Handle.Spawn with User among the handle's kinds, as Join(pid, kinds|namespace.User) gives)", h.what(), k, err)
 	}
-	return fmt.Errorf("join %s %s: %w", h.desc, k, err)
+	return fmt.Errorf("join %s %s: %w", h.what(), k, err)
 }
 
 func hasCapSysAdmin() bool {

@@ -3,6 +3,8 @@ package namespace
 import (
 	"errors"
 	"fmt"
+	"iter"
+	"math/bits"
 	"os"
 	"strconv"
 	"sync"
@@ -25,7 +27,8 @@ import (
 //
 // A Handle is safe for concurrent use. Close releases it.
 type Handle struct {
-	desc string // "pid 4242", a path, or "self": for errors
+	desc string // a path, "self" or "unshare", for errors; "" with pid
+	pid  int    // Join's process, described as "pid PID" when it is needed
 
 	// mu guards users, idle and closed. A call that uses the descriptors
 	// (Do, Spawn, Bind) counts itself in users; Close marks the handle
@@ -36,11 +39,12 @@ type Handle struct {
 	mu    sync.Mutex
 	users int
 	idle  chan struct{} // made by a Close that waits; closed when users reach 0
-	// released is closed once Close has closed the descriptors, which a
-	// second Close waits for.
-	released chan struct{}
-	kinds    Kind
-	fds      map[Kind]int
+	// releasedDone is set once Close has closed the descriptors; a second
+	// Close before that makes released and waits for it to be closed.
+	released     chan struct{}
+	releasedDone bool
+	kinds        Kind
+	fds          kindFds
 	// ids is nil until identities reads it: Join and Current leave it so,
 	// as a caller that only enters the namespaces never needs it.
 	ids    map[Kind]ID
@@ -71,27 +75,32 @@ type Handle struct {
 // lacks gives ErrNotSupported. Reading another user's process needs the
 // rights of ptrace(2) over it.
 func Join(pid int, kinds Kind) (*Handle, error) {
-	desc := "pid " + strconv.Itoa(pid)
+	desc := func() string { return "pid " + strconv.Itoa(pid) } // for errors, made only then
 	if pid <= 0 {
-		return nil, fmt.Errorf("join %s: not a process ID", desc)
+		return nil, fmt.Errorf("join %s: not a process ID", desc())
 	}
 	if err := checkKinds(kinds); err != nil {
-		return nil, fmt.Errorf("join %s: %w", desc, err)
+		return nil, fmt.Errorf("join %s: %w", desc(), err)
 	}
-	pidfd, err := unix.PidfdOpen(pid, 0)
+	// A raw system call: pidfd_open waits on nothing.
+	r, _, e := unix.RawSyscall(unix.SYS_PIDFD_OPEN, uintptr(pid), 0, 0)
+	pidfd, err := int(r), error(nil)
+	if e != 0 {
+		pidfd, err = -1, e
+	}
 	switch {
 	case err == unix.ENOSYS:
 		pidfd = -1 // Linux before 5.3: no guard against PID reuse
 	case err == unix.ESRCH:
-		return nil, fmt.Errorf("join %s: %w", desc, &notThere{err: os.NewSyscallError("pidfd_open", err)})
+		return nil, fmt.Errorf("join %s: %w", desc(), &notThere{err: os.NewSyscallError("pidfd_open", err)})
 	case err != nil:
-		return nil, fmt.Errorf("join %s: %w", desc, os.NewSyscallError("pidfd_open", err))
+		return nil, fmt.Errorf("join %s: %w", desc(), os.NewSyscallError("pidfd_open", err))
 	}
 	if joinTestHook != nil {
 		joinTestHook(pid)
 	}
 	if pidfd >= 0 && viaPidfd() {
-		h, err := openPidfd(desc, pidfd, kinds)
+		h, err := openPidfd(pid, "", pidfd, kinds)
 		if err != nil {
 			unix.Close(pidfd)
 			return nil, fmt.Errorf("join %w", err)
@@ -99,7 +108,7 @@ func Join(pid int, kinds Kind) (*Handle, error) {
 		h.pidfd, h.havePidfd = pidfd, true
 		return h, nil
 	}
-	h, err := open(desc, "/proc/"+strconv.Itoa(pid)+"/ns/", kinds)
+	h, err := open(desc(), "/proc/"+strconv.Itoa(pid)+"/ns/", kinds)
 	if err != nil {
 		if pidfd >= 0 && exited(pidfd) {
 			// Its /proc/PID/ns links went with it (ENOENT): say why.
@@ -113,7 +122,7 @@ func Join(pid int, kinds Kind) (*Handle, error) {
 	if pidfd >= 0 && exited(pidfd) {
 		unix.Close(pidfd)
 		h.Close()
-		return nil, fmt.Errorf("join %s: the process exited while its namespaces were opened: %w", desc,
+		return nil, fmt.Errorf("join %s: the process exited while its namespaces were opened: %w", desc(),
 			&notThere{err: unix.ESRCH, done: true})
 	}
 	h.pidfd, h.havePidfd = pidfd, pidfd >= 0
@@ -134,7 +143,7 @@ func Current(kinds Kind) (*Handle, error) {
 		// /proc/self does: the ioctls give that thread's namespaces.
 		if pidfd, err := unix.PidfdOpen(os.Getpid(), 0); err == nil {
 			defer unix.Close(pidfd)
-			h, err := openPidfd("self", pidfd, kinds)
+			h, err := openPidfd(0, "self", pidfd, kinds)
 			if err != nil {
 				return nil, fmt.Errorf("join %w", err)
 			}
@@ -177,7 +186,9 @@ func FromPath(path string) (*Handle, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("join %s: %w", path, err)
 	}
-	return &Handle{desc: path, kinds: kind, fds: map[Kind]int{kind: fd}, ids: map[Kind]ID{kind: id}}, nil
+	h := &Handle{desc: path, kinds: kind, ids: map[Kind]ID{kind: id}}
+	h.fds.set(kind, fd)
+	return h, nil
 }
 
 // notThere is the error of a process that is not there to join: err is what
@@ -225,7 +236,7 @@ func checkKinds(kinds Kind) error {
 // open opens dir+KIND for every kind, before any of them is used, into a
 // Handle whose identities are read when first needed.
 func open(desc, dir string, kinds Kind) (*Handle, error) {
-	h := &Handle{desc: desc, kinds: kinds, fds: make(map[Kind]int, 8)}
+	h := &Handle{desc: desc, kinds: kinds}
 	for k := range kinds.Each() {
 		path := dir + k.String()
 		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -233,7 +244,7 @@ func open(desc, dir string, kinds Kind) (*Handle, error) {
 			h.Close()
 			return nil, fmt.Errorf("%s %s: %w", desc, k, &os.PathError{Op: "open", Path: path, Err: err})
 		}
-		h.fds[k] = fd
+		h.fds.set(k, fd)
 	}
 	return h, nil
 }
@@ -285,13 +296,13 @@ func (h *Handle) identitiesLocked() (map[Kind]ID, error) {
 		return h.ids, nil
 	}
 	if h.closed {
-		return nil, fmt.Errorf("%s: closed before its identities were read: %w", h.desc, os.ErrClosed)
+		return nil, fmt.Errorf("%s: closed before its identities were read: %w", h.what(), os.ErrClosed)
 	}
-	ids := make(map[Kind]ID, len(h.fds))
-	for k, fd := range h.fds {
+	ids := make(map[Kind]ID, h.fds.len())
+	for k, fd := range h.fds.all() {
 		id, err := procfs.StatFD(fd)
 		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", h.desc, k, err)
+			return nil, fmt.Errorf("%s %s: %w", h.what(), k, err)
 		}
 		ids[k] = id
 	}
@@ -306,7 +317,7 @@ func (h *Handle) String() string {
 	if h == nil {
 		return "<nil>"
 	}
-	return h.desc
+	return h.what()
 }
 
 // Close releases the namespaces. It waits for Do and Spawn calls that use them
@@ -322,14 +333,27 @@ func (h *Handle) Close() error {
 	h.mu.Lock()
 	if h.closed {
 		// Another Close is under way, or done: return when it is.
+		if h.releasedDone {
+			h.mu.Unlock()
+			return nil
+		}
+		if h.released == nil {
+			h.released = make(chan struct{})
+		}
 		released := h.released
 		h.mu.Unlock()
 		<-released
 		return nil
 	}
 	h.closed = true
-	h.released = make(chan struct{})
-	defer close(h.released)
+	defer func() {
+		h.mu.Lock()
+		h.releasedDone = true
+		if h.released != nil {
+			close(h.released)
+		}
+		h.mu.Unlock()
+	}()
 	var idle chan struct{}
 	if h.users > 0 {
 		h.idle = make(chan struct{})
@@ -346,7 +370,7 @@ func (h *Handle) Close() error {
 	if h.havePidfd {
 		unix.Close(h.pidfd)
 	}
-	for _, fd := range h.fds {
+	for _, fd := range h.fds.all() {
 		if err := unix.Close(fd); err != nil && first == nil {
 			first = os.NewSyscallError("close", err)
 		}
@@ -359,8 +383,8 @@ func (h *Handle) Close() error {
 // highest, as Join's usually are (the pidfd, then one per kind): no other
 // descriptor is in that range then. It reports whether it did.
 func closeRange(h *Handle) bool {
-	lo, hi, n := -1, -1, len(h.fds)
-	for _, fd := range h.fds {
+	lo, hi, n := -1, -1, h.fds.len()
+	for _, fd := range h.fds.all() {
 		lo, hi = rangeWith(lo, hi, fd)
 	}
 	if h.havePidfd {
@@ -370,7 +394,8 @@ func closeRange(h *Handle) bool {
 	if n < 2 || hi-lo+1 != n {
 		return false
 	}
-	return unix.CloseRange(uint(lo), uint(hi), 0) == nil
+	_, _, e := unix.RawSyscall(unix.SYS_CLOSE_RANGE, uintptr(lo), uintptr(hi), 0)
+	return e == 0
 }
 
 // rangeWith widens [lo, hi] (empty when lo < 0) to hold fd.
@@ -379,6 +404,15 @@ func rangeWith(lo, hi, fd int) (int, int) {
 		lo = fd
 	}
 	return lo, max(hi, fd)
+}
+
+// what describes the handle for errors and String: "pid 4242", a path,
+// "self" or "unshare".
+func (h *Handle) what() string {
+	if h.desc == "" && h.pid > 0 {
+		return "pid " + strconv.Itoa(h.pid)
+	}
+	return h.desc
 }
 
 // valid returns an error for a nil or zero Handle, which no constructor
@@ -402,7 +436,7 @@ func (h *Handle) use() (func(), error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, fmt.Errorf("%s: %w", h.desc, os.ErrClosed)
+		return nil, fmt.Errorf("%s: %w", h.what(), os.ErrClosed)
 	}
 	// Every use compares or passes on the identities.
 	if _, err := h.identitiesLocked(); err != nil {
@@ -419,5 +453,60 @@ func (h *Handle) release() {
 	if h.users--; h.users == 0 && h.idle != nil {
 		close(h.idle)
 		h.idle = nil
+	}
+}
+
+// kindFds holds a descriptor per kind, without the allocations of a map:
+// the namespaces a Handle pins, set as they are opened (an error midway
+// closes those set so far).
+type kindFds struct {
+	have Kind
+	fd   [8]int32 // by kindIndex
+}
+
+// kindIndex numbers the eight kinds, whose CLONE_NEW* bits are scattered.
+func kindIndex(k Kind) int {
+	switch k {
+	case Mount:
+		return 0
+	case UTS:
+		return 1
+	case IPC:
+		return 2
+	case Net:
+		return 3
+	case PID:
+		return 4
+	case User:
+		return 5
+	case Cgroup:
+		return 6
+	}
+	return 7 // Time
+}
+
+func (f *kindFds) set(k Kind, fd int) {
+	f.fd[kindIndex(k)] = int32(fd)
+	f.have |= k
+}
+
+// get returns the descriptor of kind k, if set.
+func (f *kindFds) get(k Kind) (int, bool) {
+	if f.have&k == 0 {
+		return -1, false
+	}
+	return int(f.fd[kindIndex(k)]), true
+}
+
+func (f *kindFds) len() int { return bits.OnesCount32(uint32(f.have)) }
+
+// all yields each kind set and its descriptor.
+func (f *kindFds) all() iter.Seq2[Kind, int] {
+	return func(yield func(Kind, int) bool) {
+		for k := range f.have.Each() {
+			if !yield(k, int(f.fd[kindIndex(k)])) {
+				return
+			}
+		}
 	}
 }

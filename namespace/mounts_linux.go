@@ -81,16 +81,16 @@ func (h *Handle) Mounts() ([]MountInfo, error) {
 		return nil, err
 	}
 	defer release()
-	fd, ok := h.fds[Mount]
+	fd, ok := h.fds.get(Mount)
 	if !ok {
-		return nil, fmt.Errorf("mounts of %s: the handle holds no mount namespace: %w", h.desc, os.ErrInvalid)
+		return nil, fmt.Errorf("mounts of %s: the handle holds no mount namespace: %w", h.what(), os.ErrInvalid)
 	}
 	fallback := mountsFallbackTestHook
 	if fallback == "" {
 		mounts, err := listMounts(fd)
 		if !errors.Is(err, ErrNotSupported) {
 			if err != nil {
-				return nil, fmt.Errorf("mounts of %s: %w", h.desc, err)
+				return nil, fmt.Errorf("mounts of %s: %w", h.what(), err)
 			}
 			return mounts, nil
 		}
@@ -102,11 +102,11 @@ func (h *Handle) Mounts() ([]MountInfo, error) {
 		text, err = h.processMountinfo(fd)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("mounts of %s: %w", h.desc, err)
+		return nil, fmt.Errorf("mounts of %s: %w", h.what(), err)
 	}
 	mounts, err := parseMountinfo(bytes.NewReader(text))
 	if err != nil {
-		return nil, fmt.Errorf("mounts of %s: %w", h.desc, err)
+		return nil, fmt.Errorf("mounts of %s: %w", h.what(), err)
 	}
 	return mounts, nil
 }

@@ -52,8 +52,10 @@ func viaPidfd() bool { return !procNSTestHook && havePidfdNS() }
 // any is used, into a Handle described by desc, whose identities are read
 // when first needed (see Handle.identities). An exited process gives an
 // error matching os.ErrNotExist and os.ErrProcessDone.
-func openPidfd(desc string, pidfd int, kinds Kind) (*Handle, error) {
-	h := &Handle{desc: desc, kinds: kinds, fds: make(map[Kind]int, 8)}
+//
+// With desc empty, the Handle is process pid's, described as "pid PID".
+func openPidfd(pid int, desc string, pidfd int, kinds Kind) (*Handle, error) {
+	h := &Handle{desc: desc, pid: pid, kinds: kinds}
 	for k := range kinds.Each() {
 		// A raw system call: the ioctl waits on no other process (a
 		// spinlock, the ptrace check, a new file), and Join makes one per
@@ -64,13 +66,13 @@ func openPidfd(desc string, pidfd int, kinds Kind) (*Handle, error) {
 			err := error(os.NewSyscallError("ioctl "+pidfdRequestName(k), e))
 			switch e {
 			case unix.ESRCH:
-				return nil, fmt.Errorf("%s %s: the process exited: %w", desc, k, &notThere{err: err, done: true})
+				return nil, fmt.Errorf("%s %s: the process exited: %w", h.what(), k, &notThere{err: err, done: true})
 			case unix.EOPNOTSUPP:
 				err = procfs.KindNotSupported(k)
 			}
-			return nil, fmt.Errorf("%s %s: %w", desc, k, err)
+			return nil, fmt.Errorf("%s %s: %w", h.what(), k, err)
 		}
-		h.fds[k] = int(r)
+		h.fds.set(k, int(r))
 	}
 	return h, nil
 }

@@ -35,7 +35,7 @@ import (
 func (h *Handle) PIDInside(pid int) (int, error) {
 	n, err := h.translatePID(pid, true)
 	if err != nil {
-		return 0, fmt.Errorf("pid %d inside %s: %w", pid, h.desc, err)
+		return 0, fmt.Errorf("pid %d inside %s: %w", pid, h.what(), err)
 	}
 	return n, nil
 }
@@ -46,7 +46,7 @@ func (h *Handle) PIDInside(pid int) (int, error) {
 func (h *Handle) PIDOutside(pid int) (int, error) {
 	n, err := h.translatePID(pid, false)
 	if err != nil {
-		return 0, fmt.Errorf("pid %d of %s outside: %w", pid, h.desc, err)
+		return 0, fmt.Errorf("pid %d of %s outside: %w", pid, h.what(), err)
 	}
 	return n, nil
 }
@@ -77,7 +77,7 @@ func (h *Handle) translatePID(pid int, inside bool) (int, error) {
 		return 0, err
 	}
 	defer release()
-	fd, ok := h.fds[PID]
+	fd, ok := h.fds.get(PID)
 	if !ok {
 		return 0, fmt.Errorf("the handle holds no PID namespace: %w", os.ErrInvalid)
 	}

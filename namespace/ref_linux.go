@@ -41,10 +41,10 @@ func (h *Handle) Ref(kind Kind) (Ref, error) {
 	}
 	id, ok := ids[kind]
 	if !ok {
-		return Ref{}, fmt.Errorf("ref %s %s: the handle holds no %s namespace (it holds %s)", h.desc, kind, kind, h.kinds)
+		return Ref{}, fmt.Errorf("ref %s %s: the handle holds no %s namespace (it holds %s)", h.what(), kind, kind, h.kinds)
 	}
 	if !haveRefs() || id.NSID == 0 {
-		return Ref{}, fmt.Errorf("ref %s %s: %w", h.desc, kind, errNoRefs)
+		return Ref{}, fmt.Errorf("ref %s %s: %w", h.what(), kind, errNoRefs)
 	}
 	return Ref{kind: kind, nsid: id.NSID, ino: uint32(id.Ino)}, nil
 }
@@ -92,7 +92,9 @@ func OpenRef(ref Ref) (*Handle, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("open %s: %w", desc, err)
 	}
-	return &Handle{desc: desc, kinds: ref.kind, fds: map[Kind]int{ref.kind: fd}, ids: map[Kind]ID{ref.kind: id}}, nil
+	h := &Handle{desc: desc, kinds: ref.kind, ids: map[Kind]ID{ref.kind: id}}
+	h.fds.set(ref.kind, fd)
+	return h, nil
 }
 
 // fileIDNsfs is the kernel's handle type of nsfs (FILEID_NSFS).

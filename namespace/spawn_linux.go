@@ -443,11 +443,12 @@ func (s *spawn) join(h *Handle, usePidfd bool) error {
 			continue
 		}
 		if k == User {
-			p.joinUser = h.fds[k]
+			p.joinUser, _ = h.fds.get(k)
 			s.joinedUser = true
 			continue
 		}
-		p.joinFds = append(p.joinFds, h.fds[k])
+		fd, _ := h.fds.get(k)
+		p.joinFds = append(p.joinFds, fd)
 		p.joinTypes = append(p.joinTypes, uintptr(k))
 		s.joinedKinds = append(s.joinedKinds, k)
 		if k == PID {
@@ -458,7 +459,7 @@ func (s *spawn) join(h *Handle, usePidfd bool) error {
 		// unshare and clone make a PID namespace only inside the one the
 		// caller itself is in, not the one it joined for its children
 		// (EINVAL): that would take a second fork.
-		return fmt.Errorf("a new PID namespace inside the joined PID namespace of %s is not supported", h.desc)
+		return fmt.Errorf("a new PID namespace inside the joined PID namespace of %s is not supported", h.what())
 	}
 	if h.havePidfd && usePidfd && !noJoinPidfdTestHook {
 		p.joinPidfd = h.pidfd
@@ -478,7 +479,7 @@ func (s *spawn) join(h *Handle, usePidfd bool) error {
 	if o.New.Has(PID) {
 		p.refork = true
 	}
-	s.joinDesc = h.desc
+	s.joinDesc = h.what()
 	return nil
 }
 

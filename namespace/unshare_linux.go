@@ -78,9 +78,9 @@ func (h *Handle) Bind(kind Kind, path string) error {
 		return fmt.Errorf("bind %s to %s: %w", kind, path, err)
 	}
 	defer release()
-	fd, ok := h.fds[kind]
+	fd, ok := h.fds.get(kind)
 	if !ok {
-		return fmt.Errorf("bind %s %s to %s: the handle holds no %s namespace (it holds %s)", h.desc, kind, path, kind, h.kinds)
+		return fmt.Errorf("bind %s %s to %s: the handle holds no %s namespace (it holds %s)", h.what(), kind, path, kind, h.kinds)
 	}
 	var made []string // directories made, outermost first
 	var bound string  // the directory bound on itself
@@ -91,7 +91,7 @@ func (h *Handle) Bind(kind Kind, path string) error {
 		for i := len(made) - 1; i >= 0; i-- {
 			os.Remove(made[i])
 		}
-		return fmt.Errorf("bind %s %s to %s: %w", h.desc, kind, path, err)
+		return fmt.Errorf("bind %s %s to %s: %w", h.what(), kind, path, err)
 	}
 	dir := filepath.Dir(path)
 	if made, err = mkdirs(dir); err != nil {
