@@ -159,3 +159,48 @@ func TestJoinIdentitiesOnDemand(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseTwiceWaits: while a Do holds a handle, a first Close waits for
+// it; a second Close, from elsewhere, returns only once the first has
+// released the descriptors, and nil; a Close after that returns nil at once.
+func TestCloseTwiceWaits(t *testing.T) {
+	h, err := namespace.Current(namespace.UTS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inDo, leave := make(chan struct{}), make(chan struct{})
+	doDone := make(chan error, 1)
+	go func() {
+		doDone <- h.Do(func() error {
+			close(inDo)
+			<-leave
+			return nil
+		})
+	}()
+	<-inDo
+	first, second := make(chan error, 1), make(chan error, 1)
+	go func() { first <- h.Close() }()
+	time.Sleep(50 * time.Millisecond) // the first Close is waiting for Do
+	go func() { second <- h.Close() }()
+	select {
+	case err := <-second:
+		t.Fatalf("the second Close returned (%v) while the first waits for Do", err)
+	case err := <-first:
+		t.Fatalf("the first Close returned (%v) while Do runs", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(leave)
+	for name, c := range map[string]chan error{"Do": doDone, "first Close": first, "second Close": second} {
+		select {
+		case err := <-c:
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not return", name)
+		}
+	}
+	if err := h.Close(); err != nil {
+		t.Errorf("a Close after both: %v", err)
+	}
+}
