@@ -3,6 +3,8 @@ package namespace_test
 import (
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,5 +204,62 @@ func TestCloseTwiceWaits(t *testing.T) {
 	}
 	if err := h.Close(); err != nil {
 		t.Errorf("a Close after both: %v", err)
+	}
+}
+
+// TestHandleBadArguments: a Bind of several kinds (or none) is refused
+// before anything is made, whatever the handle holds (the handle's
+// descriptors by kind once answered a set of kinds with another kind's
+// descriptor, or with descriptor 0); a PID beyond pid_t's range is not
+// taken modulo 2^32 by Join or PIDInside (it named this very process); a
+// nil Handle's PIDInside and PIDOutside give os.ErrInvalid, not a panic.
+func TestHandleBadArguments(t *testing.T) {
+	if privileged && !inOwnMountNS(t) {
+		return // a Bind that went through must not reach the host
+	}
+	h, err := namespace.Join(os.Getpid(), namespace.Net|namespace.Time|namespace.PID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	path := filepath.Join(t.TempDir(), "ns")
+	for _, kinds := range []namespace.Kind{namespace.Net | namespace.UTS, namespace.Net | namespace.Time, 0, namespace.All} {
+		before := takeCounts(t)
+		if err := h.Bind(kinds, path); !errors.Is(err, os.ErrInvalid) || !strings.Contains(err.Error(), "one kind at a time") {
+			t.Errorf("Bind(%s): %v, want one kind at a time (os.ErrInvalid)", kinds, err)
+			namespace.Unbind(path)
+		}
+		if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("Bind(%s) left %s: %v", kinds, path, err)
+		}
+		checkNoLeak(t, before)
+	}
+	self := os.Getpid()
+	for _, viaProc := range []bool{false, true} {
+		old := namespace.SetJoinViaProc(viaProc)
+		other, err := namespace.Join(1<<32+self, namespace.Net)
+		namespace.SetJoinViaProc(old)
+		if err == nil {
+			other.Close()
+			t.Errorf("via /proc %v: Join(1<<32 + %d) joined %s", viaProc, self, other)
+		}
+	}
+	for _, f := range []func(int) (int, error){h.PIDInside, h.PIDOutside} {
+		if n, err := f(1<<32 + self); !errors.Is(err, os.ErrInvalid) {
+			t.Errorf("PIDInside/PIDOutside(1<<32 + %d) = %d, %v; want os.ErrInvalid", self, n, err)
+		}
+	}
+	var nilHandle *namespace.Handle
+	for name, f := range map[string]func(int) (int, error){"PIDInside": nilHandle.PIDInside, "PIDOutside": nilHandle.PIDOutside} {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("%s of a nil Handle panicked: %v", name, p)
+				}
+			}()
+			if _, err := f(1); !errors.Is(err, os.ErrInvalid) {
+				t.Errorf("%s of a nil Handle: %v, want os.ErrInvalid", name, err)
+			}
+		}()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"math/bits"
 	"os"
 	"strconv"
@@ -76,7 +77,7 @@ type Handle struct {
 // rights of ptrace(2) over it.
 func Join(pid int, kinds Kind) (*Handle, error) {
 	desc := func() string { return "pid " + strconv.Itoa(pid) } // for errors, made only then
-	if pid <= 0 {
+	if pid <= 0 || pid > math.MaxInt32 {                        // pid_t: the kernel would take the low 32 bits
 		return nil, fmt.Errorf("join %s: not a process ID", desc())
 	}
 	if err := checkKinds(kinds); err != nil {
@@ -490,9 +491,9 @@ func (f *kindFds) set(k Kind, fd int) {
 	f.have |= k
 }
 
-// get returns the descriptor of kind k, if set.
+// get returns the descriptor of kind k, one kind, if set.
 func (f *kindFds) get(k Kind) (int, bool) {
-	if f.have&k == 0 {
+	if k == 0 || k&(k-1) != 0 || f.have&k != k {
 		return -1, false
 	}
 	return int(f.fd[kindIndex(k)]), true

@@ -6,6 +6,7 @@ package namespace
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,7 +36,7 @@ import (
 func (h *Handle) PIDInside(pid int) (int, error) {
 	n, err := h.translatePID(pid, true)
 	if err != nil {
-		return 0, fmt.Errorf("pid %d inside %s: %w", pid, h.what(), err)
+		return 0, fmt.Errorf("pid %d inside %s: %w", pid, h.String(), err)
 	}
 	return n, nil
 }
@@ -46,7 +47,7 @@ func (h *Handle) PIDInside(pid int) (int, error) {
 func (h *Handle) PIDOutside(pid int) (int, error) {
 	n, err := h.translatePID(pid, false)
 	if err != nil {
-		return 0, fmt.Errorf("pid %d of %s outside: %w", pid, h.what(), err)
+		return 0, fmt.Errorf("pid %d of %s outside: %w", pid, h.String(), err)
 	}
 	return n, nil
 }
@@ -81,7 +82,7 @@ func (h *Handle) translatePID(pid int, inside bool) (int, error) {
 	if !ok {
 		return 0, fmt.Errorf("the handle holds no PID namespace: %w", os.ErrInvalid)
 	}
-	if pid <= 0 {
+	if pid <= 0 || pid > math.MaxInt32 {
 		return 0, fmt.Errorf("not a process ID: %w", os.ErrInvalid)
 	}
 	if !noPIDIoctlTestHook.Load() && pidIoctlState.Load() != 2 {

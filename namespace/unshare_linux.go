@@ -73,6 +73,9 @@ func Unshare(kinds Kind) (*Handle, error) {
 // that was a mount point already keeps the shared propagation it was given.
 // Unbind removes the file and its mount, never the directories.
 func (h *Handle) Bind(kind Kind, path string) error {
+	if kind == 0 || kind&(kind-1) != 0 {
+		return fmt.Errorf("bind %s to %s: one kind at a time: %w", kind, path, os.ErrInvalid)
+	}
 	release, err := h.use()
 	if err != nil {
 		return fmt.Errorf("bind %s to %s: %w", kind, path, err)
