@@ -54,8 +54,8 @@ func Unshare(kinds Kind) (*Handle, error) {
 	return h, err
 }
 
-// Bind gives the handle's namespace of the given kind a name in the file
-// system, as `ip netns add` does: it bind-mounts the namespace on path, made
+// Bind gives the handle's namespace of the given kind (one kind) a name in
+// the file system, as `ip netns add` does: it bind-mounts the namespace on path, made
 // as an empty file if missing, so that the namespace lives on without any
 // process or handle until Unbind. Handles for it come from FromPath.
 //
