@@ -55,9 +55,10 @@ func Unshare(kinds Kind) (*Handle, error) {
 }
 
 // Bind gives the handle's namespace of the given kind (one kind) a name in
-// the file system, as `ip netns add` does: it bind-mounts the namespace on path, made
-// as an empty file if missing, so that the namespace lives on without any
-// process or handle until Unbind. Handles for it come from FromPath.
+// the file system, as `ip netns add` does: it bind-mounts the namespace on
+// path, made as an empty file if missing, so that the namespace lives on
+// without any process or handle until Unbind. Handles for it come from
+// FromPath.
 //
 // The directory holding path is made first if missing, with its missing
 // parents, mode 0755 less the umask, as `ip netns add` makes /run/netns.
