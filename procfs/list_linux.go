@@ -162,9 +162,11 @@ func scanAll(pids []int, kinds Kind, dev uint64) map[nsKey]*Namespace {
 				found[key] = ns
 			case ns.PID < have.PID:
 				ns.Procs += have.Procs
+				ns.ID.NSID = max(ns.ID.NSID, have.ID.NSID) // one may lack it
 				found[key] = ns
 			default:
 				have.Procs += ns.Procs
+				have.ID.NSID = max(have.ID.NSID, ns.ID.NSID)
 			}
 		}
 	}
@@ -228,26 +230,33 @@ func (sc *scanner) scan(pid int) {
 		key := nsKey{k, ino}
 		if ns := sc.found[key]; ns != nil {
 			ns.Procs++
+			if sc.handles && ns.ID.NSID == 0 {
+				// The first process gave no handle: this one may.
+				if h, err := nameToHandle(nsDir, name, true); err == nil && uint64(h.Ino) == ino {
+					ns.ID.NSID = h.NSID
+				}
+			}
 			continue
 		}
 		// A namespace seen first: its ID, with the NSID where the
-		// kernel has one, from the link's file handle.
+		// kernel has one, from the link's file handle. A process whose
+		// link gives no handle (it exited or changed meanwhile) still
+		// counts, under the number its link read; a later process of the
+		// namespace may give the NSID.
 		id := ID{Dev: sc.dev, Ino: ino}
 		if sc.handles {
-			h, err := nameToHandle(nsDir, name, true)
-			if err != nil {
-				continue // gone meanwhile
-			}
-			if uint64(h.Ino) != ino {
-				// The process moved since the readlink: take the
-				// namespace it is in now.
-				key.ino = uint64(h.Ino)
-				if ns := sc.found[key]; ns != nil {
-					ns.Procs++
-					continue
+			if h, err := nameToHandle(nsDir, name, true); err == nil {
+				if uint64(h.Ino) != ino {
+					// The process moved since the readlink: take the
+					// namespace it is in now.
+					key.ino = uint64(h.Ino)
+					if ns := sc.found[key]; ns != nil {
+						ns.Procs++
+						continue
+					}
 				}
+				id.Ino, id.NSID = uint64(h.Ino), h.NSID
 			}
-			id.Ino, id.NSID = uint64(h.Ino), h.NSID
 		}
 		// PIDs ascend within a scanner, so the first process seen in a
 		// namespace is its lowest: the one whose columns lsns shows.

@@ -95,7 +95,13 @@ func TestListMatchesLsns(t *testing.T) {
 				want.NProcs++
 			}
 			if !theirs[want] {
-				differ = append(differ, fmt.Sprintf("List has %+v, lsns has not %+v", r, want))
+				got := "no row"
+				for o := range theirs {
+					if o.NS == r.NS && o.Type == r.Type {
+						got = fmt.Sprintf("%+v", o)
+					}
+				}
+				differ = append(differ, fmt.Sprintf("List has %+v, lsns has not %+v but %s", r, want, got))
 			}
 		}
 		switch {
