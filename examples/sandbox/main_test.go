@@ -120,6 +120,16 @@ func runners(t *testing.T) [][2]runner {
 // command is args through the runner, in /tmp, with environment env: the
 // test binary as the command (its own arguments in the environment), and
 // as uid 65534 for a runner of that user.
+// eachRunner runs fn as a subtest for each runner, bwrap and this command,
+// as root and as uid 65534.
+func eachRunner(t *testing.T, fn func(t *testing.T, r runner)) {
+	for _, pair := range runners(t) {
+		for _, r := range pair {
+			t.Run(r.name, func(t *testing.T) { fn(t, r) })
+		}
+	}
+}
+
 func (r runner) command(t *testing.T, args []string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(r.bin, args...)
@@ -738,151 +748,135 @@ func TestLockFile(t *testing.T) {
 	dir := openDir(t)
 	lockPath := filepath.Join(dir, "lock")
 	os.WriteFile(lockPath, nil, 0o666)
-	for _, pair := range runners(t) {
-		for _, r := range pair {
-			t.Run(r.name, func(t *testing.T) {
-				ready, readyW, _ := os.Pipe()
-				defer ready.Close()
-				args := append(append([]string{"--unshare-user", "--bind", dir, "/data", "--lock-file", "/data/lock"}, base...), "/bin/sh", "-c", "echo >&3; sleep 0.5")
-				cmd, out := r.start(t, args, readyW)
-				readyW.Close()
-				ready.Read(make([]byte, 1))
-				time.Sleep(50 * time.Millisecond) // bwrap's PID 1 takes the lock while the command starts
-				f, err := os.OpenFile(lockPath, os.O_RDWR, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer f.Close()
-				lk := unix.Flock_t{Type: unix.F_WRLCK}
-				locked := unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lk)
-				cmd.Wait()
-				skipNotSupported(t, r, out.String())
-				if locked == nil {
-					t.Errorf("write lock granted while the sandbox ran: %s", out)
-				}
-				if err := unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lk); err != nil {
-					t.Errorf("write lock refused after the sandbox: %v", err)
-				}
-			})
+	eachRunner(t, func(t *testing.T, r runner) {
+		ready, readyW, _ := os.Pipe()
+		defer ready.Close()
+		args := append(append([]string{"--unshare-user", "--bind", dir, "/data", "--lock-file", "/data/lock"}, base...), "/bin/sh", "-c", "echo >&3; sleep 0.5")
+		cmd, out := r.start(t, args, readyW)
+		readyW.Close()
+		ready.Read(make([]byte, 1))
+		time.Sleep(50 * time.Millisecond) // bwrap's PID 1 takes the lock while the command starts
+		f, err := os.OpenFile(lockPath, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		defer f.Close()
+		lk := unix.Flock_t{Type: unix.F_WRLCK}
+		locked := unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lk)
+		cmd.Wait()
+		skipNotSupported(t, r, out.String())
+		if locked == nil {
+			t.Errorf("write lock granted while the sandbox ran: %s", out)
+		}
+		if err := unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lk); err != nil {
+			t.Errorf("write lock refused after the sandbox: %v", err)
+		}
+	})
 }
 
 // TestSyncFD checks that --sync-fd stays open while the sandbox runs and
 // is closed once it is gone, and that the command does not get it.
 func TestSyncFD(t *testing.T) {
-	for _, pair := range runners(t) {
-		for _, r := range pair {
-			t.Run(r.name, func(t *testing.T) {
-				syncR, syncW, _ := os.Pipe()
-				defer syncR.Close()
-				args := append(append([]string{"--unshare-user", "--unshare-pid", "--sync-fd", "3", "--proc", "/proc", "--dev", "/dev"}, base...), "/bin/sh", "-c", "( : >&3 ) 2>/dev/null && echo has3 || echo no3")
-				cmd, out := r.start(t, args, syncW)
-				syncW.Close()
-				done := make(chan error, 1)
-				go func() { _, err := readAll(syncR); done <- err }()
-				cmd.Wait()
-				skipNotSupported(t, r, out.String())
-				select {
-				case <-done:
-				case <-time.After(10 * time.Second):
-					t.Fatal("--sync-fd still open after the sandbox")
-				}
-				if out.String() != "no3\n" {
-					t.Errorf("the command got the sync descriptor: %q", out)
-				}
-			})
+	eachRunner(t, func(t *testing.T, r runner) {
+		syncR, syncW, _ := os.Pipe()
+		defer syncR.Close()
+		args := append(append([]string{"--unshare-user", "--unshare-pid", "--sync-fd", "3", "--proc", "/proc", "--dev", "/dev"}, base...), "/bin/sh", "-c", "( : >&3 ) 2>/dev/null && echo has3 || echo no3")
+		cmd, out := r.start(t, args, syncW)
+		syncW.Close()
+		done := make(chan error, 1)
+		go func() { _, err := readAll(syncR); done <- err }()
+		cmd.Wait()
+		skipNotSupported(t, r, out.String())
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("--sync-fd still open after the sandbox")
 		}
-	}
+		if out.String() != "no3\n" {
+			t.Errorf("the command got the sync descriptor: %q", out)
+		}
+	})
 }
 
 // TestBlockFD checks --block-fd: the sandbox reports on --info-fd, then
 // waits before the command runs until the descriptor has data.
 func TestBlockFD(t *testing.T) {
-	for _, pair := range runners(t) {
-		for _, r := range pair {
-			t.Run(r.name, func(t *testing.T) {
-				infoR, infoW, _ := os.Pipe()
-				blockR, blockW, _ := os.Pipe()
-				defer infoR.Close()
-				defer blockW.Close()
-				args := append(append([]string{"--unshare-user", "--info-fd", "3", "--block-fd", "4"}, base...), "/bin/sh", "-c", "echo ran")
-				cmd, out := r.start(t, args, infoW, blockR)
-				infoW.Close()
-				blockR.Close()
-				infoR.SetReadDeadline(time.Now().Add(20 * time.Second))
-				info, err := readAll(infoR)
-				if err != nil {
-					cmd.Process.Kill()
-					cmd.Wait()
-					t.Fatalf("--info-fd not closed: %v (%q)", err, info)
-				}
-				time.Sleep(100 * time.Millisecond)
-				early := out.String()
-				blockW.Write([]byte{1})
-				cmd.Wait()
-				skipNotSupported(t, r, out.String())
-				if !strings.Contains(string(info), `"child-pid"`) || early != "" || out.String() != "ran\n" {
-					t.Errorf("info %q, output before the unblock %q, after %q", info, early, out)
-				}
-			})
+	eachRunner(t, func(t *testing.T, r runner) {
+		infoR, infoW, _ := os.Pipe()
+		blockR, blockW, _ := os.Pipe()
+		defer infoR.Close()
+		defer blockW.Close()
+		args := append(append([]string{"--unshare-user", "--info-fd", "3", "--block-fd", "4"}, base...), "/bin/sh", "-c", "echo ran")
+		cmd, out := r.start(t, args, infoW, blockR)
+		infoW.Close()
+		blockR.Close()
+		infoR.SetReadDeadline(time.Now().Add(20 * time.Second))
+		info, err := readAll(infoR)
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("--info-fd not closed: %v (%q)", err, info)
 		}
-	}
+		time.Sleep(100 * time.Millisecond)
+		early := out.String()
+		blockW.Write([]byte{1})
+		cmd.Wait()
+		skipNotSupported(t, r, out.String())
+		if !strings.Contains(string(info), `"child-pid"`) || early != "" || out.String() != "ran\n" {
+			t.Errorf("info %q, output before the unblock %q, after %q", info, early, out)
+		}
+	})
 }
 
 // TestUsernsBlockFD checks --userns-block-fd: the sandbox reports on
 // --info-fd and waits while another process writes the user namespace's
 // maps, as newuidmap would.
 func TestUsernsBlockFD(t *testing.T) {
-	for _, pair := range runners(t) {
-		for _, r := range pair {
-			t.Run(r.name, func(t *testing.T) {
-				infoR, infoW, _ := os.Pipe()
-				blockR, blockW, _ := os.Pipe()
-				defer infoR.Close()
-				defer blockW.Close()
-				args := append(append([]string{"--unshare-user", "--info-fd", "3", "--userns-block-fd", "4", "--proc", "/proc"}, base...), "/bin/sh", "-c", "id -u; cat /proc/self/uid_map")
-				cmd, out := r.start(t, args, infoW, blockR)
-				infoW.Close()
-				blockR.Close()
-				var info struct {
-					Pid int `json:"child-pid"`
-				}
-				infoR.SetReadDeadline(time.Now().Add(20 * time.Second))
-				b, err := readAll(infoR)
-				if err != nil {
-					cmd.Process.Kill()
-					cmd.Wait()
-					t.Fatalf("--info-fd not closed: %v (%q)", err, b)
-				}
-				if err := json.Unmarshal(b, &info); err != nil {
-					blockW.Close()
-					cmd.Wait()
-					skipNotSupported(t, r, out.String())
-					t.Fatalf("--info-fd %q: %v (%s)", b, err, out)
-				}
-				// The maps of the user running the sandbox: itself as 1000.
-				uid := os.Getuid()
-				if r.nobody {
-					uid = 65534
-				}
-				pid := strconv.Itoa(info.Pid)
-				os.WriteFile("/proc/"+pid+"/setgroups", []byte("deny"), 0)
-				if err := os.WriteFile("/proc/"+pid+"/uid_map", []byte(fmt.Sprintf("1000 %d 1", uid)), 0); err != nil && !r.nobody {
-					t.Error(err)
-				}
-				os.WriteFile("/proc/"+pid+"/gid_map", []byte(fmt.Sprintf("1000 %d 1", uid)), 0)
-				blockW.Write([]byte{1})
-				cmd.Wait()
-				if r.nobody {
-					return // the test runs as root: uid 65534's maps are not its to write
-				}
-				if f := strings.Fields(out.String()); len(f) < 4 || f[0] != "1000" || f[1] != "1000" || f[2] != strconv.Itoa(uid) {
-					t.Errorf("inside: %q", out)
-				}
-			})
+	eachRunner(t, func(t *testing.T, r runner) {
+		infoR, infoW, _ := os.Pipe()
+		blockR, blockW, _ := os.Pipe()
+		defer infoR.Close()
+		defer blockW.Close()
+		args := append(append([]string{"--unshare-user", "--info-fd", "3", "--userns-block-fd", "4", "--proc", "/proc"}, base...), "/bin/sh", "-c", "id -u; cat /proc/self/uid_map")
+		cmd, out := r.start(t, args, infoW, blockR)
+		infoW.Close()
+		blockR.Close()
+		var info struct {
+			Pid int `json:"child-pid"`
 		}
-	}
+		infoR.SetReadDeadline(time.Now().Add(20 * time.Second))
+		b, err := readAll(infoR)
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("--info-fd not closed: %v (%q)", err, b)
+		}
+		if err := json.Unmarshal(b, &info); err != nil {
+			blockW.Close()
+			cmd.Wait()
+			skipNotSupported(t, r, out.String())
+			t.Fatalf("--info-fd %q: %v (%s)", b, err, out)
+		}
+		// The maps of the user running the sandbox: itself as 1000.
+		uid := os.Getuid()
+		if r.nobody {
+			uid = 65534
+		}
+		pid := strconv.Itoa(info.Pid)
+		os.WriteFile("/proc/"+pid+"/setgroups", []byte("deny"), 0)
+		if err := os.WriteFile("/proc/"+pid+"/uid_map", []byte(fmt.Sprintf("1000 %d 1", uid)), 0); err != nil && !r.nobody {
+			t.Error(err)
+		}
+		os.WriteFile("/proc/"+pid+"/gid_map", []byte(fmt.Sprintf("1000 %d 1", uid)), 0)
+		blockW.Write([]byte{1})
+		cmd.Wait()
+		if r.nobody {
+			return // the test runs as root: uid 65534's maps are not its to write
+		}
+		if f := strings.Fields(out.String()); len(f) < 4 || f[0] != "1000" || f[1] != "1000" || f[2] != strconv.Itoa(uid) {
+			t.Errorf("inside: %q", out)
+		}
+	})
 }
 
 // TestUserns checks --userns: the sandbox enters an existing user
