@@ -6,7 +6,6 @@ import (
 
 	"github.com/nsgo/nsgo/namespace"
 	"github.com/nsgo/nsgo/procfs"
-	"golang.org/x/sys/unix"
 )
 
 // TestIdentitiesNeverRepeat creates and destroys namespaces one at a time,
@@ -116,15 +115,7 @@ func TestHandleOfOwnNamespaces(t *testing.T) {
 		}
 		defer h.Close()
 		if privileged {
-			namespace.DropThreadDirs()
-			t.Cleanup(namespace.DropThreadDirs)
-			var ran int
-			namespace.SetDoTestHook(func() { ran = unix.Gettid() })
-			err := h.Do(func() error { return nil })
-			namespace.SetDoTestHook(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ran := doOnFreshThreadDirs(t, h)
 			// A thread that entered the mount namespace would have
 			// been discarded, not kept.
 			if kept := namespace.KeptThreadDirs(); !slices.Equal(kept, []int{ran}) {

@@ -22,10 +22,11 @@ func rawFDs(t *testing.T) int {
 	return len(fds)
 }
 
-// TestDoKeepsThreadDirs checks that Do keeps the directory of the thread it
-// gave back, and no more than MaxThreadDirs of them: one it drops is closed.
-func TestDoKeepsThreadDirs(t *testing.T) {
-	h := unshareNet(t)
+// doOnFreshThreadDirs empties Do's kept thread directories (again when the
+// test ends), runs an empty Do on h and returns the TID of the thread that
+// ran it.
+func doOnFreshThreadDirs(t *testing.T, h *namespace.Handle) int {
+	t.Helper()
 	namespace.DropThreadDirs()
 	t.Cleanup(namespace.DropThreadDirs)
 	var ran int
@@ -35,6 +36,14 @@ func TestDoKeepsThreadDirs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ran
+}
+
+// TestDoKeepsThreadDirs checks that Do keeps the directory of the thread it
+// gave back, and no more than MaxThreadDirs of them: one it drops is closed.
+func TestDoKeepsThreadDirs(t *testing.T) {
+	h := unshareNet(t)
+	ran := doOnFreshThreadDirs(t, h)
 	if kept := namespace.KeptThreadDirs(); !slices.Equal(kept, []int{ran}) {
 		t.Fatalf("after a Do on thread %d, directories kept for %v", ran, kept)
 	}

@@ -180,6 +180,26 @@ func TestForChildren(t *testing.T) {
 	}
 }
 
+// threadInNewUTS makes a UTS namespace (which needs CAP_SYS_ADMIN) and
+// returns its handle, closed when the test ends, and what
+// ThreadNamespaces reads inside Do there.
+func threadInNewUTS(t *testing.T) (*namespace.Handle, map[procfs.Kind]procfs.ID) {
+	t.Helper()
+	h, err := namespace.Unshare(namespace.UTS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	var inside map[procfs.Kind]procfs.ID
+	if err := h.Do(func() (err error) {
+		inside, err = procfs.ThreadNamespaces()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return h, inside
+}
+
 // TestThreadNamespaces reads the namespaces of a thread that is in a UTS
 // namespace of its own, inside namespace.Do, while the process is not.
 func TestThreadNamespaces(t *testing.T) {
@@ -190,18 +210,7 @@ func TestThreadNamespaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := namespace.Unshare(namespace.UTS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	var inside map[procfs.Kind]procfs.ID
-	if err := h.Do(func() (err error) {
-		inside, err = procfs.ThreadNamespaces()
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	h, inside := threadInNewUTS(t)
 	for k, id := range inside {
 		want := proc[k]
 		if k == procfs.UTS {

@@ -198,18 +198,7 @@ func TestHandlesAgree(t *testing.T) {
 			if os.Getuid() != 0 {
 				return
 			}
-			h, err := namespace.Unshare(namespace.UTS)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer h.Close()
-			var inside map[procfs.Kind]procfs.ID
-			if err := h.Do(func() (err error) {
-				inside, err = procfs.ThreadNamespaces()
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
+			h, inside := threadInNewUTS(t)
 			if inside[procfs.UTS] != h.IDs()[procfs.UTS] || inside[procfs.Net] != mine[procfs.Net] {
 				t.Errorf("in Do: uts %v, net %v; want the handle's %v and the process's %v",
 					inside[procfs.UTS], inside[procfs.Net], h.IDs()[procfs.UTS], mine[procfs.Net])
