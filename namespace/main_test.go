@@ -232,3 +232,21 @@ func wantSpawnError(t *testing.T, opts namespace.Options, want string) {
 	}
 	checkNoLeak(t, before)
 }
+
+// spawnError spawns with opts, which must fail, and returns the error; or
+// nil, after reporting a spawn that worked (name says which case), or when
+// the forced child path cannot make the combination (": test: "): the
+// caller then goes on to its next case.
+func spawnError(t *testing.T, name string, opts namespace.Options) error {
+	t.Helper()
+	p, err := namespace.Spawn(opts)
+	switch {
+	case err == nil:
+		p.Wait()
+		t.Errorf("%s: no error", name)
+		return nil
+	case strings.Contains(err.Error(), ": test: "):
+		return nil // a combination this child path cannot make
+	}
+	return err
+}
