@@ -592,15 +592,12 @@ func (c *config) report(pid int) error {
 			ids = append(ids, fmt.Sprintf("%q: %d", e.name+"-namespace", id.Ino))
 		}
 	}
+	// bwrap's layouts: --info-fd's object spread over lines, then closed;
+	// --json-status-fd's on one line, left open for the exit code.
+	entries := append([]string{fmt.Sprintf("\"child-pid\": %d", pid)}, ids...)
 	if c.infoFD != -1 {
 		f := os.NewFile(uintptr(c.infoFD), "info-fd")
-		var b strings.Builder
-		fmt.Fprintf(&b, "{\n    \"child-pid\": %d", pid)
-		for _, id := range ids {
-			b.WriteString(",\n    " + id)
-		}
-		b.WriteString("\n}\n")
-		_, err := io.WriteString(f, b.String())
+		_, err := io.WriteString(f, "{\n    "+strings.Join(entries, ",\n    ")+"\n}\n")
 		f.Close()
 		if err != nil {
 			return dief("Write to info_fd: %s", errnoText(err))
@@ -608,13 +605,7 @@ func (c *config) report(pid int) error {
 	}
 	if c.jsonStatusFD != -1 {
 		f := os.NewFile(uintptr(c.jsonStatusFD), "json-status-fd")
-		var b strings.Builder
-		fmt.Fprintf(&b, "{ \"child-pid\": %d", pid)
-		for _, id := range ids {
-			b.WriteString(", " + id)
-		}
-		b.WriteString(" }\n")
-		if _, err := io.WriteString(f, b.String()); err != nil {
+		if _, err := io.WriteString(f, "{ "+strings.Join(entries, ", ")+" }\n"); err != nil {
 			return dief("Write to info_fd: %s", errnoText(err))
 		}
 	}
