@@ -301,7 +301,7 @@ func childNestUser(p *childPlan) {
 		childFail(p, stepUserNSGIDMap, e)
 	}
 	syscall.RawSyscall6(syscall.SYS_CLOSE, proc, 0, 0, 0, 0, 0)
-	childRlimitsLate(p)
+	childRlimitsPass(p, true) // RLIMIT_NOFILE, which childRlimits left
 	if c := &p.priv; c.caps {
 		for cp := uintptr(0); cp <= c.lastCap; cp++ {
 			if c.boundKept&(1<<cp) == 0 {

@@ -605,7 +605,7 @@ func (s *spawn) privStepName(step, idx uint32) string {
 // childRlimits sets the resource limits, but for RLIMIT_NOFILE with
 // DisableUserNamespaces: childNestUser opens /proc files after the change
 // of credentials, which a low limit would refuse (EMFILE), and sets that
-// one last (childRlimitsLate).
+// one last (childRlimitsPass(p, true) there).
 //
 //go:nosplit
 //go:norace
@@ -614,15 +614,9 @@ func childRlimits(p *childPlan) {
 	childRlimitsPass(p, false)
 }
 
-// childRlimitsLate sets what childRlimits left.
+// childRlimitsPass sets the limits of one pass: the late one has
+// RLIMIT_NOFILE with DisableUserNamespaces, the other the rest.
 //
-//go:nosplit
-//go:norace
-//go:nocheckptr
-func childRlimitsLate(p *childPlan) {
-	childRlimitsPass(p, true)
-}
-
 //go:nosplit
 //go:norace
 //go:nocheckptr

@@ -302,15 +302,17 @@ func prepare(o *Options, h *Handle, usePidfd bool) (*spawn, error) {
 	} else {
 		env = dedupEnv(env)
 	}
-	if p.envv, err = cStrings(env); err != nil {
+	envArr, err := syscall.SlicePtrFromStrings(env)
+	if err != nil {
 		return nil, fmt.Errorf("invalid Env: %w", err)
 	}
+	p.envv = &envArr[0]
 	if o.Dir != "" {
 		if p.dir, err = syscall.BytePtrFromString(o.Dir); err != nil {
 			return nil, fmt.Errorf("invalid Dir: %w", err)
 		}
 	}
-	if err := s.planDirFallbacks(env); err != nil {
+	if err := s.planDirFallbacks(env, envArr); err != nil {
 		return nil, err
 	}
 	if err := s.choosePath(); err != nil {
@@ -654,8 +656,9 @@ func dedupEnv(env []string) []string {
 }
 
 // planDirFallbacks prepares DirFallbacks, and an environment for each
-// when env has PWD=Dir.
-func (s *spawn) planDirFallbacks(env []string) error {
+// when env has PWD=Dir: a copy of envArr, env's C strings, with that one
+// entry changed.
+func (s *spawn) planDirFallbacks(env []string, envArr []*byte) error {
 	o, p := s.opts, &s.plan
 	if len(o.DirFallbacks) == 0 {
 		return nil
@@ -671,13 +674,9 @@ func (s *spawn) planDirFallbacks(env []string) error {
 		}
 		p.dirFallbacks = append(p.dirFallbacks, b)
 		if pwd >= 0 {
-			e := slices.Clone(env)
-			e[pwd] = "PWD=" + d
-			envv, err := cStrings(e)
-			if err != nil {
-				return fmt.Errorf("invalid Env: %w", err)
-			}
-			p.fallbackEnvs = append(p.fallbackEnvs, envv)
+			e := slices.Clone(envArr)
+			e[pwd], _ = syscall.BytePtrFromString("PWD=" + d) // d has no NUL: checked above
+			p.fallbackEnvs = append(p.fallbackEnvs, &e[0])
 		}
 	}
 	return nil

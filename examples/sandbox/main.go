@@ -25,8 +25,9 @@
 // namespace), no SELinux labels (--exec-label and --file-label get bwrap's
 // "labeling not supported on this system"), no --userns2, and --pidns
 // only on its own: those say "not supported yet" and exit 1, as any option
-// would that the library could not serve. --argv0 is bwrap 0.9.0's. See the README's
-// "examples/sandbox" section for where it differs from bwrap on purpose.
+// would that the library could not serve. --argv0 is bwrap 0.9.0's. See
+// the README's "examples/sandbox" section for where it differs from bwrap
+// on purpose.
 package main
 
 import (
