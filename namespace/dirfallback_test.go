@@ -12,7 +12,8 @@ import (
 // first of DirFallbacks that can, with PWD=Dir changed to it; when Dir
 // can, DirFallbacks are not tried; when none can, Spawn fails with Dir's
 // error and leaves nothing. Every child path, in a new mount namespace
-// (where the child enters the directories) and without. The environment
+// (where the child enters the directories) and without, and in a new PID
+// namespace (the second fork's process enters them). The environment
 // is read from /proc, as sh sets its own PWD.
 func TestDirFallbacks(t *testing.T) {
 	eachPath(t, func(t *testing.T) {
@@ -30,7 +31,10 @@ func TestDirFallbacks(t *testing.T) {
 			{"none works", "/nonexistent-nsgo", []string{"/nonexistent-nsgo-2"}, nil, "chdir /nonexistent-nsgo: no such file or directory"},
 		} {
 			uid, gid := ownMaps()
-			for _, opts := range []namespace.Options{{}, {New: namespace.User | namespace.Mount, UIDMap: uid, GIDMap: gid, SetGroups: idmap.Deny}} {
+			for _, opts := range []namespace.Options{{}, {New: namespace.User | namespace.Mount, UIDMap: uid, GIDMap: gid, SetGroups: idmap.Deny},
+				// PID: the program's process is the child's second fork.
+				// MountProc: $$ is a PID of the new namespace.
+				{New: namespace.User | namespace.Mount | namespace.PID, UIDMap: uid, GIDMap: gid, SetGroups: idmap.Deny, MountProc: true}} {
 				before := takeCounts(t)
 				var out strings.Builder
 				opts.Path, opts.Args = "/bin/sh", []string{"sh", "-c", `echo "$(pwd -P) $(tr '\0' '\n' </proc/$$/environ | grep ^PWD=) $A"`}

@@ -143,18 +143,24 @@ func TestSpawnClosesAbsentTargets(t *testing.T) {
 		defer f.Close()
 		extra := make([]*os.File, n)
 		extra[at-3] = f
-		var out strings.Builder
-		p, err := namespace.Spawn(namespace.Options{Path: "/bin/sh", Args: []string{"sh", "-c", `for f in /proc/$$/fd/*; do printf '%s ' "${f##*/}"; done`},
-			Stdout: &out, ExtraFiles: extra})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st, err := p.Wait(); err != nil || !st.Success() {
-			t.Fatal(st, err)
-		}
-		// 3: the directory sh reads the glob from, at the lowest free number.
-		if want := fmt.Sprintf("0 1 2 3 %d ", at); out.String() != want {
-			t.Errorf("the program's descriptors %q, want %q (planted without close-on-exec: %v)", out.String(), want, planted)
+		uid, gid := ownMaps()
+		// With a new PID namespace the program's process is the child's
+		// second fork, which arranges the descriptors.
+		for _, opts := range []namespace.Options{{}, {New: namespace.User | namespace.PID, UIDMap: uid, GIDMap: gid, SetGroups: idmap.Deny}} {
+			var out strings.Builder
+			opts.Path, opts.Args = "/bin/sh", []string{"sh", "-c", `for f in /proc/self/fd/*; do printf '%s ' "${f##*/}"; done`} // sh expands the glob: its own
+			opts.Stdout, opts.ExtraFiles = &out, extra
+			p, err := namespace.Spawn(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st, err := p.Wait(); err != nil || !st.Success() {
+				t.Fatal(st, err)
+			}
+			// 3: the directory sh reads the glob from, at the lowest free number.
+			if want := fmt.Sprintf("0 1 2 3 %d ", at); out.String() != want {
+				t.Errorf("New %s: the program's descriptors %q, want %q (planted without close-on-exec: %v)", opts.New, out.String(), want, planted)
+			}
 		}
 	})
 }
