@@ -64,7 +64,8 @@ const (
 	stepSelfSetgroups
 	stepSelfUIDMap
 	stepSelfGIDMap
-	stepSetns // stepSetns+i: entering plan.joinFds[i]; keep last
+	stepReforkUnsharePID // the new PID namespace inside a joined one
+	stepSetns            // stepSetns+i: entering plan.joinFds[i]; keep last
 	// The sandbox families number their steps from 100 (mounts), 150
 	// (terminal), 170 (privileges), 200 (cgroup), 210 (net) and 220
 	// (init), in their files.
@@ -155,6 +156,12 @@ type childPlan struct {
 	// after; the child reports nothing more and exits.
 	childPID *int32
 	pidWord  int32
+	// reforkNewPID: the program's process makes a new PID namespace inside
+	// the joined one and forks again (see childRefork); childPID2 is where
+	// the kernel stores that second PID, as the joined namespace numbers
+	// it, in a MAP_SHARED page.
+	reforkNewPID bool
+	childPID2    *int32
 	// testKillAfterRefork, for tests only, makes the child SIGKILL itself
 	// right after it forked the program's process.
 	testKillAfterRefork bool
@@ -566,50 +573,69 @@ func childUnshare(p *childPlan) {
 	}
 }
 
-// childRefork forks the program's process into a PID namespace, joined or new; the child itself exits.
+// childRefork forks the program's process into a PID namespace, joined or
+// new; the child itself exits. With both (reforkNewPID), the process forked
+// into the joined namespace makes the new one there and forks again, and
+// exits too: the kernel makes a PID namespace only inside the one its
+// creator is in, not in the one it joined for its children.
 //
 //go:nosplit
 //go:norace
 //go:nocheckptr
 func childRefork(p *childPlan) {
+	if !p.refork {
+		return
+	}
+	childForkProgram(p, p.childPID, p.testKillAfterRefork)
+	if p.reforkNewPID {
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_UNSHARE, unix.CLONE_NEWPID, 0, 0, 0, 0, 0); e != 0 {
+			childFail(p, stepReforkUnsharePID, e)
+		}
+		childForkProgram(p, p.childPID2, false)
+	}
+}
+
+// childForkProgram forks the process that goes on, and returns in it; the
+// calling process exits. The new process is forked with CLONE_PARENT, so it
+// is the caller's child too, and with CLONE_PARENT_SETTID, so that the
+// kernel stores its PID at ptid, as the forking process's PID namespace
+// numbers it, before the fork returns.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childForkProgram(p *childPlan, ptid *int32, kill bool) {
+	const flags = unix.CLONE_PARENT | unix.CLONE_PARENT_SETTID | uintptr(syscall.SIGCHLD)
 	var e syscall.Errno
-	if p.refork {
-		// A PID namespace applies to children only. The program's process is
-		// forked with CLONE_PARENT, so it is the caller's child too, and
-		// with CLONE_PARENT_SETTID, so that the kernel tells the parent its
-		// PID; this child then leaves.
-		const flags = unix.CLONE_PARENT | unix.CLONE_PARENT_SETTID | uintptr(syscall.SIGCHLD)
-		ptid := uintptr(unsafe.Pointer(p.childPID))
-		if p.vfork {
-			// Like this child's own clone: its stack is the parent's, and
-			// both sleep until the program's process execs. This child
-			// then wakes on a stack that the program's process has used,
-			// so rawVforkRefork exits for it, touching nothing of it.
-			var kill uintptr
-			if p.testKillAfterRefork {
-				kill = 1
-			}
-			if e = syscall.Errno(rawVforkRefork(flags|unix.CLONE_VM|unix.CLONE_VFORK, ptid, kill)); e != 0 {
-				childFail(p, stepRefork, e)
-			}
-			return // in the program's process
+	if p.vfork {
+		// Like this child's own clone: its stack is the parent's, and
+		// both sleep until the program's process execs. This child
+		// then wakes on a stack that the program's process has used,
+		// so rawVforkRefork exits for it, touching nothing of it.
+		var k uintptr
+		if kill {
+			k = 1
 		}
-		var r uintptr
-		if cloneFirstArgs {
-			r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, flags, 0, ptid, 0, 0, 0)
-		} else {
-			r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, 0, flags, ptid, 0, 0, 0)
-		}
-		if e != 0 {
+		if e = syscall.Errno(rawVforkRefork(flags|unix.CLONE_VM|unix.CLONE_VFORK, uintptr(unsafe.Pointer(ptid)), k)); e != 0 {
 			childFail(p, stepRefork, e)
 		}
-		if r != 0 {
-			if p.testKillAfterRefork {
-				self, _, _ := syscall.RawSyscall6(syscall.SYS_GETPID, 0, 0, 0, 0, 0, 0)
-				syscall.RawSyscall6(syscall.SYS_KILL, self, uintptr(syscall.SIGKILL), 0, 0, 0, 0)
-			}
-			childExit(0)
+		return // in the new process
+	}
+	var r uintptr
+	if cloneFirstArgs {
+		r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, flags, 0, uintptr(unsafe.Pointer(ptid)), 0, 0, 0)
+	} else {
+		r, _, e = syscall.RawSyscall6(syscall.SYS_CLONE, 0, flags, uintptr(unsafe.Pointer(ptid)), 0, 0, 0)
+	}
+	if e != 0 {
+		childFail(p, stepRefork, e)
+	}
+	if r != 0 {
+		if kill {
+			self, _, _ := syscall.RawSyscall6(syscall.SYS_GETPID, 0, 0, 0, 0, 0, 0)
+			syscall.RawSyscall6(syscall.SYS_KILL, self, uintptr(syscall.SIGKILL), 0, 0, 0, 0)
 		}
+		childExit(0)
 	}
 }
 

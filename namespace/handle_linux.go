@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/nsgo/nsgo/procfs"
@@ -189,6 +190,36 @@ func FromPath(path string) (*Handle, error) {
 	}
 	h := &Handle{desc: path, kinds: kind, ids: map[Kind]ID{kind: id}}
 	h.fds.set(kind, fd)
+	return h, nil
+}
+
+// FromPaths pins the namespaces whose files are at paths, as FromPath does
+// for one, into one handle, for namespaces that no single process is in:
+// bwrap's --userns and --pidns, say, a user namespace and a PID namespace
+// that it owns, given as two descriptors ("/proc/self/fd/N"). Each path must
+// be a namespace of another kind. Handle.Spawn enters them as it enters
+// Join's: the user namespace first.
+func FromPaths(paths ...string) (*Handle, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("join: no paths: %w", os.ErrInvalid)
+	}
+	h := &Handle{desc: strings.Join(paths, ", "), ids: map[Kind]ID{}}
+	for _, path := range paths {
+		one, err := FromPath(path)
+		if err != nil {
+			h.Close()
+			return nil, err
+		}
+		if h.kinds.Has(one.kinds) {
+			one.Close()
+			h.Close()
+			return nil, fmt.Errorf("join %s: a second %s namespace: %w", path, one.kinds, os.ErrInvalid)
+		}
+		fd, _ := one.fds.get(one.kinds)
+		h.kinds |= one.kinds
+		h.fds.set(one.kinds, fd)
+		h.ids[one.kinds] = one.ids[one.kinds]
+	}
 	return h, nil
 }
 

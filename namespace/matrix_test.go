@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mbits "math/bits"
 	"os"
 	"os/exec"
 	"strconv"
@@ -51,10 +52,6 @@ func kindSet(ks []namespace.Kind, bits int) namespace.Kind {
 const matrixScript = `read x; echo marker; cat /proc/sys/kernel/hostname; exit 7`
 
 const matrixStatus = 7
-
-// errNestedPID stands for Handle.Spawn's refusal of a new PID namespace
-// inside a joined one.
-var errNestedPID = errors.New("a new PID namespace inside the joined one is refused")
 
 // matrixRig is what the cells of one run share: the sentinel file held at
 // high descriptors, and the caller's own namespaces.
@@ -149,9 +146,6 @@ func (r *matrixRig) run(c cell) string {
 			inW.Close()
 			return fmt.Sprintf("spawned pid %d, want an error matching %v; %s", p.Pid, c.wantErr, waitBounded(p, true))
 		}
-		if c.wantErr == errNestedPID && err != nil && strings.Contains(err.Error(), "new PID namespace inside the joined PID namespace") {
-			return ""
-		}
 		if !errors.Is(err, c.wantErr) {
 			return fmt.Sprintf("error %v, want one matching %v", err, c.wantErr)
 		}
@@ -196,6 +190,12 @@ func (r *matrixRig) run(c cell) string {
 			if got[k] != mine {
 				problems = append(problems, fmt.Sprintf("%s: %v, not the caller's %v", k, got[k], mine))
 			}
+		}
+	}
+	if c.opts.New.Has(namespace.PID) && c.joined.Has(namespace.PID) {
+		// The new PID namespace is made inside the joined one.
+		if parent, err := pidParent(p.Pid); err != nil || parent != c.target[namespace.PID] {
+			problems = append(problems, fmt.Sprintf("pid: the parent of the new namespace is %v (%v), not the target's %v", parent, err, c.target[namespace.PID]))
 		}
 	}
 	inW.Write([]byte("go\n"))
@@ -404,20 +404,25 @@ func TestMatrixHandleSpawn(t *testing.T) {
 					covered[key] = true
 				}
 				// Every other cell enters through the descriptors,
-				// kind by kind, as without a pidfd.
-				c := cell{name: fmt.Sprintf("join %s, new %s, pidfd %v", j, n, bits%2 == 0), tpid: tpid, target: target, joined: j, noPidfd: bits%2 == 1,
+				// kind by kind, as without a pidfd: those with an odd
+				// number of joined kinds, which no one kind decides.
+				noPidfd := mbits.OnesCount(uint(bits))%2 == 1
+				c := cell{name: fmt.Sprintf("join %s, new %s, pidfd %v", j, n, !noPidfd), tpid: tpid, target: target, joined: j, noPidfd: noPidfd,
 					opts: namespace.Options{New: n, MountProc: n.Has(namespace.PID | namespace.Mount)}}
 				if n.Has(namespace.UTS) {
 					c.opts.Hostname = fmt.Sprintf("h%d", bits)
 				}
 				switch {
-				case j.Has(namespace.PID) && n.Has(namespace.PID):
-					c.wantErr = errNestedPID
 				case !privileged && !j.Has(namespace.User):
 					// Without the target's user namespace, an
 					// unprivileged caller has no right to enter or
 					// create anything.
 					c.wantErr = os.ErrPermission
+				case j.Has(namespace.PID) && n.Has(namespace.PID) && !j.Has(namespace.User):
+					// The target's user namespace owns its PID
+					// namespace: only a process in it (or below)
+					// can make one inside.
+					c.wantErr = unix.EINVAL
 				}
 				cells = append(cells, c)
 			}
@@ -494,4 +499,19 @@ func startUnshare(t *testing.T, flags ...string) int {
 		t.Fatalf("unshare's children: %q", b)
 	}
 	return pid
+}
+
+// pidParent returns the parent of process pid's PID namespace.
+func pidParent(pid int) (procfs.ID, error) {
+	fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/pid", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return procfs.ID{}, err
+	}
+	defer unix.Close(fd)
+	parent, err := unix.IoctlRetInt(fd, unix.NS_GET_PARENT)
+	if err != nil {
+		return procfs.ID{}, fmt.Errorf("ioctl NS_GET_PARENT: %w", err)
+	}
+	defer unix.Close(parent)
+	return procfs.StatFD(parent)
 }

@@ -85,6 +85,12 @@ func (h *Handle) translatePID(pid int, inside bool) (int, error) {
 	if pid <= 0 || pid > math.MaxInt32 {
 		return 0, fmt.Errorf("not a process ID: %w", os.ErrInvalid)
 	}
+	return pidAcross(fd, pid, inside)
+}
+
+// pidAcross translates pid into the PID namespace of fd (inside) or out of
+// it into the caller's.
+func pidAcross(fd, pid int, inside bool) (int, error) {
 	if !noPIDIoctlTestHook.Load() && pidIoctlState.Load() != 2 {
 		req, name := uintptr(nsGetPIDFromPIDNS), "NS_GET_PID_FROM_PIDNS"
 		if inside {

@@ -79,8 +79,15 @@ func Spawn(opts Options) (*Process, error) {
 //
 // Kinds the calling thread is in already are skipped. For a PID namespace,
 // joined or new, the child forks once more (CLONE_PARENT), so the program is
-// inside it, and is still the caller's child; a new PID namespace inside a
-// joined one is not supported. After entering a user namespace the program
+// inside it, and is still the caller's child. For a new PID namespace inside
+// a joined one (bwrap's --pidns with --unshare-pid), that process makes the
+// new namespace and forks again: the kernel makes a PID namespace only
+// inside its creator's own. The creator must then be in the user namespace
+// that owns the joined PID namespace (or one below it): join that one too,
+// or the kernel refuses (EINVAL). Process.Pid is the program's number in the
+// caller's namespace, translated as PIDOutside does, so a kernel before 6.11
+// serves this only for PID namespaces below the caller's. After entering a
+// user namespace the program
 // runs as its uid and gid 0, as with nsenter, unless opts.Credential says
 // otherwise, or as the caller's own IDs (shown there as the overflow ID) if
 // the namespace maps no root. A new user namespace (User in opts.New) is not
@@ -201,6 +208,13 @@ func (s *spawn) awaitRaceCopy(fd, pid int) error {
 				killAndReap(grand)
 			}
 		}
+		if s.plan.reforkNewPID {
+			if n := int(atomic.LoadInt32(s.plan.childPID2)); n != 0 {
+				if great, err := pidAcross(s.joinedPIDFd, n, false); err == nil {
+					killAndReap(great)
+				}
+			}
+		}
 		reap(pid)
 		return errRaceStuck
 	}
@@ -214,6 +228,7 @@ type spawn struct {
 	joinDesc    string    // the handle's description, for errors
 	joinedKinds []Kind    // the kinds in plan.joinFds, in order
 	joinedUser  bool      // the child enters a user namespace
+	joinedPIDFd int       // with plan.reforkNewPID: the joined PID namespace
 	uidMap      idmap.Map // written by the parent; nil: none
 	gidMap      idmap.Map
 	setGroup    idmap.SetGroups
@@ -459,9 +474,16 @@ func (s *spawn) join(h *Handle, usePidfd bool) error {
 	}
 	if o.New.Has(PID) && slices.Contains(s.joinedKinds, PID) {
 		// unshare and clone make a PID namespace only inside the one the
-		// caller itself is in, not the one it joined for its children
-		// (EINVAL): that would take a second fork.
-		return fmt.Errorf("a new PID namespace inside the joined PID namespace of %s is not supported", h.what())
+		// creator itself is in, not the one it joined for its children
+		// (EINVAL): the process forked into the joined one makes it and
+		// forks again (childRefork). The parent learns that second PID as
+		// the joined namespace numbers it, and translates it: check now
+		// that it can.
+		fd, _ := h.fds.get(PID)
+		if _, err := pidAcross(fd, 1, false); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("a new PID namespace inside the joined PID namespace of %s: %w", h.what(), err)
+		}
+		p.reforkNewPID, s.joinedPIDFd = true, fd
 	}
 	if h.havePidfd && usePidfd && !noJoinPidfdTestHook {
 		p.joinPidfd = h.pidfd
@@ -478,6 +500,9 @@ func (s *spawn) join(h *Handle, usePidfd bool) error {
 	// New kinds are made after the joins, inside the joined namespaces.
 	p.cloneFlags = uintptr(syscall.SIGCHLD)
 	p.unshareFlags = uintptr(o.New &^ Time)
+	if p.reforkNewPID {
+		p.unshareFlags &^= unix.CLONE_NEWPID
+	}
 	if o.New.Has(PID) {
 		p.refork = true
 	}
@@ -810,15 +835,17 @@ func (s *spawn) start() (*Process, error) {
 
 	if p.refork {
 		// Where the kernel stores the PID of the program's process: shared
-		// with the child, even a copy.
+		// with the child, even a copy. With a second fork, the first one
+		// made a copy even on the own-stack path.
 		p.childPID, p.pidWord = &p.pidWord, 0
-		if !p.vfork && !s.ownStack {
+		if p.reforkNewPID || !p.vfork && !s.ownStack {
 			page, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
 			if err != nil {
 				return nil, os.NewSyscallError("mmap", err)
 			}
 			defer unix.Munmap(page)
 			p.childPID = (*int32)(unsafe.Pointer(&page[0]))
+			p.childPID2 = (*int32)(unsafe.Pointer(&page[4]))
 		}
 	}
 
@@ -911,6 +938,12 @@ func (s *spawn) start() (*Process, error) {
 			}
 			return nil, err
 		}
+		if p.reforkNewPID {
+			pid, err = s.secondFork(pid, err)
+			if pid == 0 {
+				return nil, err
+			}
+		}
 	}
 	if err != nil {
 		reap(pid)
@@ -922,6 +955,30 @@ func (s *spawn) start() (*Process, error) {
 		proc.releaseInit = keepForInit(s, s.initStack)
 	}
 	return proc, err
+}
+
+// secondFork reaps the process that the child forked into the joined PID
+// namespace, which made the new one there, forked the program's process into
+// it and exited (see childRefork), and returns that second process's PID,
+// translated into the caller's namespace; or 0 and an error if there is none.
+// err is what the child reported: with it, the second process (if any)
+// failed and exits by itself, and its PID is returned for reaping.
+func (s *spawn) secondFork(mid int, err error) (int, error) {
+	ws := reapStatus(mid)
+	n := int(atomic.LoadInt32(s.plan.childPID2))
+	if n == 0 {
+		if err == nil {
+			err = fmt.Errorf("the process forked into the joined PID namespace ended (%s) before it forked the program's process", waitStatusText(ws))
+		}
+		return 0, err
+	}
+	pid, terr := pidAcross(s.joinedPIDFd, n, false)
+	if terr != nil {
+		// Checked in join, so not expected: the process is then beyond
+		// reach, and ends when its PID namespace's parent does.
+		return 0, fmt.Errorf("the program's process, %d in the joined PID namespace: %w", n, terr)
+	}
+	return pid, err
 }
 
 // writeMaps writes the child's ID maps and releases it through the sync
@@ -1055,6 +1112,10 @@ func (s *spawn) stepName(step, idx uint32) string {
 		return fmt.Sprintf("unshare %s", Kind(p.unshareFlags))
 	case stepRefork:
 		return "fork into the PID namespace"
+	case stepReforkUnsharePID:
+		// EINVAL is the kernel's answer to a creator outside the user
+		// namespace that owns the joined PID namespace (or one below it).
+		return "unshare pid inside the joined PID namespace (it takes the user namespace that owns it, or one below it)"
 	case stepSelfSetgroups:
 		return "write deny to /proc/self/setgroups"
 	case stepSelfUIDMap:
