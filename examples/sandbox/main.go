@@ -23,9 +23,9 @@
 // What it does not do: it has no set-user-ID mode (bwrap's privilege
 // separation for a setuid install; run it as root or let it create a user
 // namespace), no SELinux labels (--exec-label and --file-label get bwrap's
-// "labeling not supported on this system"), no --userns2, and --pidns
-// only on its own: those say "not supported yet" and exit 1, as any option
-// would that the library could not serve. --argv0 is bwrap 0.9.0's. See
+// "labeling not supported on this system"), and no --userns2, which says
+// "not supported yet" and exits 1, as any option would that the library
+// could not serve. --argv0 is bwrap 0.9.0's. See
 // the README's "examples/sandbox" section for where it differs from bwrap
 // on purpose.
 package main
@@ -311,8 +311,8 @@ func (c *config) options() (namespace.Options, *namespace.Handle, error) {
 	case c.unshareUser:
 		o.New |= namespace.User
 	}
-	if c.unsharePID && c.pidnsFD == -1 {
-		o.New |= namespace.PID
+	if c.unsharePID {
+		o.New |= namespace.PID // inside --pidns's, if given
 	}
 	if c.unshareNet {
 		o.New |= namespace.Net
@@ -334,11 +334,15 @@ func (c *config) options() (namespace.Options, *namespace.Handle, error) {
 	switch {
 	case c.userns2FD != -1:
 		return o, nil, notSupported("--userns2")
-	case c.pidnsFD != -1 && (c.unsharePID || c.unshareUser || c.usernsFD != -1):
-		return o, nil, notSupported("--pidns with --unshare-pid, --unshare-user or --userns")
+	case c.pidnsFD != -1 && c.unshareUser:
+		// bwrap enters --pidns from inside its new user namespace, which
+		// has no right to (setns takes CAP_SYS_ADMIN in the user namespace
+		// that owns the PID namespace, and a new one is never that one nor
+		// below it): it always fails so, once started. Said here before.
+		return o, nil, dief("Setting pidns failed: %s\n%sUnexpected short read from pid socket", errnoText(unix.EPERM), prefix)
 	}
 	o.Loopback = c.unshareNet
-	o.Init = c.unsharePID && !c.asPID1 && c.pidnsFD == -1
+	o.Init = c.unsharePID && !c.asPID1
 	o.DisableUserNamespaces = c.disableUserns
 	o.RequireUserNamespacesDisabled = c.assertUserns
 	if c.blockFD != -1 {
@@ -426,11 +430,13 @@ func (c *config) options() (namespace.Options, *namespace.Handle, error) {
 
 	var h *namespace.Handle
 	if c.usernsFD != -1 || c.pidnsFD != -1 {
-		fd := c.usernsFD
-		if fd == -1 {
-			fd = c.pidnsFD
+		var paths []string
+		for _, fd := range []int{c.usernsFD, c.pidnsFD} {
+			if fd != -1 {
+				paths = append(paths, "/proc/self/fd/"+strconv.Itoa(fd))
+			}
 		}
-		h, err = namespace.FromPath("/proc/self/fd/" + strconv.Itoa(fd))
+		h, err = namespace.FromPaths(paths...)
 		if err != nil {
 			return o, nil, dief("Joining specified namespace failed: %s", errnoText(err))
 		}
@@ -681,6 +687,16 @@ func (c *config) spawnError(err error) error {
 			return dief("Can't set hostname to %s: %s", c.hostname, errnoText(err))
 		case strings.HasPrefix(ce.Step, "RequireUserNamespacesDisabled"):
 			return dief("creation of new user namespaces was not disabled as requested")
+		case strings.HasPrefix(ce.Step, "setns") && strings.HasSuffix(ce.Step, " user"):
+			if errors.Is(err, unix.EINVAL) {
+				return dief("Joining the specified user namespace failed, it might not be a descendant of the current user namespace.")
+			}
+			return dief("Joining specified user namespace failed: %s", errnoText(err))
+		// bwrap's monitor then misses the PID its child was to send.
+		case strings.HasPrefix(ce.Step, "setns") && strings.HasSuffix(ce.Step, " pid"):
+			return dief("Setting pidns failed: %s\n%sUnexpected short read from pid socket", errnoText(err), prefix)
+		case strings.HasPrefix(ce.Step, "unshare pid inside the joined"):
+			return dief("unshare pid ns: %s\n%sUnexpected short read from pid socket", errnoText(err), prefix)
 		}
 	}
 	if errors.Is(err, os.ErrPermission) && c.unshareUser {
