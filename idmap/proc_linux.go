@@ -159,16 +159,19 @@ func Write(pid int, uid, gid Map, sg SetGroups) error {
 
 // helper describes newuidmap or newgidmap.
 type helper struct {
-	program string // newuidmap
-	file    string // /etc/subuid
-	ids     string // "user IDs"
-	own     func() int
-	read    func(string) ([]SubRange, error)
+	program string     // newuidmap
+	file    string     // /etc/subuid
+	ids     string     // "user IDs"
+	own     func() int // the ID the caller may map alone
+	// user is the caller's user, to whom both files delegate IDs
+	// (subgid(5) too names users, as newgidmap(1) checks them).
+	user func() int
+	read func(string) ([]SubRange, error)
 }
 
 var (
-	uidHelper = helper{"newuidmap", "/etc/subuid", "user IDs", os.Geteuid, ReadSubUIDs}
-	gidHelper = helper{"newgidmap", "/etc/subgid", "group IDs", os.Getegid, ReadSubGIDs}
+	uidHelper = helper{"newuidmap", "/etc/subuid", "user IDs", os.Geteuid, os.Geteuid, ReadSubUIDs}
+	gidHelper = helper{"newgidmap", "/etc/subgid", "group IDs", os.Getegid, os.Geteuid, ReadSubGIDs}
 )
 
 // runHelper writes m for process pid with the setuid helper h. When that
@@ -186,7 +189,8 @@ func runHelper(h helper, pid int, m Map) error {
 	// Which ranges /etc/subuid does not delegate, the usual cause.
 	var delegation string
 	var missing []string
-	subs, err := h.read(strconv.Itoa(own))
+	user := h.user()
+	subs, err := h.read(strconv.Itoa(user))
 	for _, r := range m {
 		if r.Count == 1 && int(r.Outside) == own {
 			continue
@@ -199,11 +203,11 @@ func runHelper(h helper, pid int, m Map) error {
 	case err != nil:
 		delegation = fmt.Sprintf("%s cannot be read (%v)", h.file, err)
 	case len(missing) > 0 && len(subs) == 0:
-		delegation = fmt.Sprintf("outside %s %s not delegated to %d in %s, which has no range for it",
-			h.ids, strings.Join(missing, ", "), own, h.file)
+		delegation = fmt.Sprintf("outside %s %s not delegated to user %d in %s, which has no range for it",
+			h.ids, strings.Join(missing, ", "), user, h.file)
 	case len(missing) > 0:
-		delegation = fmt.Sprintf("outside %s %s not delegated to %d in %s, which gives it %s",
-			h.ids, strings.Join(missing, ", "), own, h.file, subRangesText(subs))
+		delegation = fmt.Sprintf("outside %s %s not delegated to user %d in %s, which gives it %s",
+			h.ids, strings.Join(missing, ", "), user, h.file, subRangesText(subs))
 	}
 
 	path, lookErr := exec.LookPath(h.program)

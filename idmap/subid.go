@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 )
@@ -68,17 +67,20 @@ func ParseSubIDs(r io.Reader, owners ...string) ([]SubRange, error) {
 
 // ReadSubUIDs returns the subordinate user IDs delegated to user in
 // /etc/subuid. user is a login name or a numeric user ID; lines naming
-// either form of the same user count. A missing file delegates nothing.
+// either form of the same user count, the other form as /etc/passwd gives
+// it (nsgo reads that file itself and links no C code, so a user known only
+// through NSS, such as LDAP, counts in the form given). A missing file
+// delegates nothing.
 func ReadSubUIDs(user string) ([]SubRange, error) { return readSubIDs("/etc/subuid", user) }
 
 // ReadSubGIDs returns the subordinate group IDs delegated to user in
-// /etc/subgid, as ReadSubUIDs does.
+// /etc/subgid, as ReadSubUIDs does: that file too names users, not groups.
 func ReadSubGIDs(user string) ([]SubRange, error) { return readSubIDs("/etc/subgid", user) }
 
 func readSubIDs(path, name string) ([]SubRange, error) {
 	owners := []string{name}
-	if u, err := lookupUser(name); err == nil {
-		owners = []string{u.Username, u.Uid}
+	if login, uid, ok := lookupPasswd(passwdFile, name); ok {
+		owners = []string{login, uid}
 	}
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
@@ -95,9 +97,31 @@ func readSubIDs(path, name string) ([]SubRange, error) {
 	return r, nil
 }
 
-func lookupUser(name string) (*user.User, error) {
-	if _, err := strconv.ParseUint(name, 10, 32); err == nil {
-		return user.LookupId(name)
+// passwdFile is where lookupPasswd reads users.
+const passwdFile = "/etc/passwd"
+
+// lookupPasswd finds a user by login name or numeric user ID in a file in
+// the format of /etc/passwd (passwd(5)) and returns both forms. It reads
+// the file itself, as Go's os/user does without cgo, rather than asking the
+// C library's name service, so that nsgo links no C code: a user known only
+// through NSS (LDAP, sssd) is not found, and ReadSubUIDs then matches the
+// form it was given only.
+func lookupPasswd(path, name string) (login, uid string, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", false
 	}
-	return user.Lookup(name)
+	defer f.Close()
+	_, numErr := strconv.ParseUint(name, 10, 32)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.SplitN(sc.Text(), ":", 4)
+		if len(fields) < 4 || fields[0] == "" || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		if numErr == nil && fields[2] == name || numErr != nil && fields[0] == name {
+			return fields[0], fields[2], true
+		}
+	}
+	return "", "", false
 }
