@@ -6,7 +6,8 @@
 //   - Spawn starts a program in new namespaces; Options reads like exec.Cmd,
 //     plus the namespaces and what to set up in them. Process.Wait releases it.
 //   - Join pins the namespaces of a running process in a Handle; Current,
-//     FromPath and Unshare make Handles too. Handle.Close releases one.
+//     FromPath, FromPaths and Unshare make Handles too. Handle.Close
+//     releases one.
 //   - Handle.Do runs Go code inside the handle's namespaces, on a thread of
 //     its own; Handle.Spawn starts a program inside them, as nsenter(1) does.
 //   - Handle.Bind names a namespace in the file system, as ip netns add does,
@@ -46,8 +47,8 @@
 //	if err != nil { ... }
 //	state, err := p.Wait() // prints container, 1, 0
 //
-// Join, Current and FromPath return a Handle that pins existing namespaces
-// by descriptor; Unshare makes new ones without a process. A Handle runs Go
+// Join, Current, FromPath and FromPaths return a Handle that pins existing
+// namespaces by descriptor; Unshare makes new ones without a process. A Handle runs Go
 // code inside its namespaces (Do), starts programs inside them (Spawn), and
 // names them in the file system (Bind), as ip netns does (from ExampleJoin):
 //
@@ -179,8 +180,12 @@
 //     and for a PID namespace, joined or new, fork once more (CLONE_PARENT,
 //     so that the program is still the caller's child, and
 //     CLONE_PARENT_SETTID, so that the kernel stores its PID where the
-//     parent reads it), so that the program is inside it. Every later step
-//     is the program's own process's.
+//     parent reads it), so that the program is inside it. For a new PID
+//     namespace inside a joined one, that process unshares it and forks
+//     again, as bwrap does for --pidns with --unshare-pid: the kernel makes
+//     a PID namespace only inside its creator's own; the parent translates
+//     the second PID out of the joined namespace. Every later step is the
+//     program's own process's.
 //  4. Session: setsid(2) for Setsid, setpgid(0, Pgid) for Setpgid (and for
 //     Foreground without Setsid). Before the mounts, as in os/exec and
 //     bwrap's --new-session.
