@@ -134,7 +134,7 @@ func TestSpawnUndelegatedMap(t *testing.T) {
 	want := []string{fmt.Sprintf("without CAP_SETUID, uid %d may map only its own ID, %d, to one ID inside", uid, uid)}
 	subs, _ := idmap.ReadSubUIDs(fmt.Sprint(uid))
 	if !slices.ContainsFunc(subs, func(r idmap.SubRange) bool { return r.Contains(100000, 65536) }) {
-		want = append(want, fmt.Sprintf("outside user IDs 100000-165535 not delegated to %d in /etc/subuid", uid))
+		want = append(want, fmt.Sprintf("outside user IDs 100000-165535 not delegated to user %d in /etc/subuid", uid))
 		if len(subs) == 0 {
 			want = append(want, "which has no range for it")
 		}

@@ -147,7 +147,7 @@ func subidRun() error {
 		Path: "/bin/true", New: namespace.User,
 		UIDMap: idmap.Map{{Inside: 0, Outside: 65534, Count: 1}, {Inside: 1, Outside: 300000, Count: 10}},
 	})
-	if !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), "300000-300009 not delegated to 65534 in /etc/subuid") {
+	if !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), "300000-300009 not delegated to user 65534 in /etc/subuid") {
 		return fmt.Errorf("undelegated range: %v", err)
 	}
 	// No newuidmap: the error says where it comes from.

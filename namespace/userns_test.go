@@ -490,7 +490,7 @@ func usernsSubIDsRun(t *testing.T) {
 		f.Close()
 		t.Fatal("an undelegated range was mapped")
 	}
-	if !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), "300000-300009 not delegated to 65534 in /etc/subuid") {
+	if !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), "300000-300009 not delegated to user 65534 in /etc/subuid") {
 		t.Errorf("undelegated range: %v", err)
 	}
 	checkNoLeak(t, before)
