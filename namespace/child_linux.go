@@ -65,6 +65,7 @@ const (
 	stepSelfUIDMap
 	stepSelfGIDMap
 	stepReforkUnsharePID // the new PID namespace inside a joined one
+	stepReady            // not a failure: the program's process waits for OnClone (Handle.Spawn)
 	stepSetns            // stepSetns+i: entering plan.joinFds[i]; keep last
 	// The sandbox families number their steps from 100 (mounts), 150
 	// (terminal), 170 (privileges), 200 (cgroup), 210 (net) and 220
@@ -162,6 +163,10 @@ type childPlan struct {
 	// it, in a MAP_SHARED page.
 	reforkNewPID bool
 	childPID2    *int32
+	// awaitLate: the child waits for the parent (OnClone in Handle.Spawn,
+	// which writes no maps) once it is the program's process, in its
+	// namespaces, rather than right after the clone (see childAwaitLate).
+	awaitLate bool
 	// testKillAfterRefork, for tests only, makes the child SIGKILL itself
 	// right after it forked the program's process.
 	testKillAfterRefork bool
@@ -392,6 +397,7 @@ func childMain(p *childPlan) {
 	childJoin(p)
 	childUnshare(p)
 	childRefork(p)
+	childAwaitLate(p)
 	childSession(p)
 	childUserNSLimit(p)
 	childMounts(p)
@@ -420,7 +426,34 @@ func childMain(p *childPlan) {
 //go:norace
 //go:nocheckptr
 func childAwaitMaps(p *childPlan) {
-	if p.syncFd >= 0 {
+	if p.syncFd >= 0 && !p.awaitLate {
+		childAwaitSync(p)
+	}
+}
+
+// childAwaitLate, in Handle.Spawn with OnClone, tells the parent that the
+// process that goes on to the program is in its namespaces, joined and new
+// (a stepReady report), and waits until OnClone has run.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childAwaitLate(p *childPlan) {
+	if p.awaitLate {
+		p.report[0], p.report[1], p.report[2] = stepReady, 0, 0
+		syscall.RawSyscall6(syscall.SYS_WRITE, uintptr(p.errFd), uintptr(unsafe.Pointer(&p.report)), unsafe.Sizeof(p.report), 0, 0, 0)
+		childAwaitSync(p)
+	}
+}
+
+// childAwaitSync waits until the parent releases the child through the sync
+// pipe.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childAwaitSync(p *childPlan) {
+	{
 		// Wait for the parent to write the ID maps. End-of-file means the
 		// parent gave up (or died): leave quietly, it reaps or abandons us.
 		syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(p.syncWriteFd), 0, 0, 0, 0, 0)

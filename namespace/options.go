@@ -309,10 +309,13 @@ type Options struct {
 	// clone, with the child's PID, while the child waits before any step:
 	// before Spawn writes UIDMap and GIDMap (another process may write the
 	// maps meanwhile, as bwrap's --userns-block-fd lets one), so a child
-	// that would not wait otherwise is made to. The PID is the program's,
-	// the init's with Init, or with Handle.Spawn into a PID namespace that
-	// of the child that forks the program. An error from OnClone stops the
-	// spawn: the child is killed and reaped, and Spawn returns the error.
+	// that would not wait otherwise is made to. The PID is the program's, or
+	// the init's with Init. With Handle.Spawn, which writes no maps, the
+	// hook waits until that process is in its namespaces, joined and new
+	// (after the forks into a PID namespace), so that it sees them under
+	// /proc/PID/ns, as bwrap's --info-fd reports them; before the mounts
+	// and every later step. An error from OnClone stops the spawn: the
+	// child is killed and reaped, and Spawn returns the error.
 	OnClone func(pid int) error
 
 	// DisableUserNamespaces makes the program unable to create user

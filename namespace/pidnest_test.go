@@ -188,3 +188,88 @@ func TestFromPaths(t *testing.T) {
 		checkNoLeak(t, before)
 	}
 }
+
+// TestHandleSpawnOnClone checks that Handle.Spawn's OnClone gets the
+// program's process (or its init's) once it is in its namespaces, joined and
+// new, on every path: the PID is Process.Pid, and /proc/PID/ns then shows
+// the target's user namespace and the new network and PID namespaces (a
+// child of the target's) that the program ends up in. An error from the hook
+// leaves no process.
+func TestHandleSpawnOnClone(t *testing.T) {
+	tpid := unshareTarget(t)
+	target, err := procfs.Namespaces(tpid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eachPath(t, func(t *testing.T) {
+		for _, c := range []struct {
+			name string
+			join namespace.Kind
+			opts namespace.Options
+		}{
+			{"pid joined and new, Init", namespace.User | namespace.PID | namespace.Mount, namespace.Options{New: namespace.PID | namespace.Net, Init: true}},
+			{"pid joined and new", namespace.User | namespace.PID | namespace.Mount, namespace.Options{New: namespace.PID | namespace.Net}},
+			{"pid joined", namespace.User | namespace.PID, namespace.Options{New: namespace.Net}},
+			{"no pid", namespace.User | namespace.UTS, namespace.Options{New: namespace.Net}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				before := takeCounts(t)
+				h, err := namespace.Join(tpid, c.join)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer h.Close()
+				var hookPid int
+				var seen map[namespace.Kind]procfs.ID
+				var pidParentSeen procfs.ID
+				c.opts.OnClone = func(pid int) (err error) {
+					hookPid = pid
+					seen, err = procfs.Namespaces(pid)
+					if c.opts.New.Has(namespace.PID) {
+						pidParentSeen, _ = pidParent(pid)
+					}
+					return err
+				}
+				s := startWaitingWith(t, h.Spawn, c.opts, `exit 0`)
+				got, err := procfs.Namespaces(s.p.Pid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if hookPid != s.p.Pid {
+					t.Errorf("OnClone got PID %d, the program's process is %d", hookPid, s.p.Pid)
+				}
+				for _, k := range []namespace.Kind{namespace.User, namespace.Net, namespace.PID, namespace.UTS} {
+					if seen[k] != got[k] {
+						t.Errorf("%s: OnClone saw %v, the program is in %v", k, seen[k], got[k])
+					}
+				}
+				if seen[namespace.User] != target[namespace.User] {
+					t.Errorf("OnClone saw user %v, not the target's %v", seen[namespace.User], target[namespace.User])
+				}
+				if c.opts.New.Has(namespace.PID) && pidParentSeen != target[namespace.PID] {
+					t.Errorf("OnClone saw a PID namespace whose parent is %v, not the target's %v", pidParentSeen, target[namespace.PID])
+				}
+				s.finish(t)
+				h.Close()
+				checkNoLeak(t, before)
+
+				// An error from the hook: nothing left.
+				h, err = namespace.Join(tpid, c.join)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer h.Close()
+				c.opts.OnClone = func(int) error { return os.ErrDeadlineExceeded }
+				c.opts.Path = "/bin/true"
+				if p, err := h.Spawn(c.opts); err == nil {
+					p.Wait()
+					t.Error("no error from a failing OnClone")
+				} else if !strings.Contains(err.Error(), "OnClone: i/o timeout") {
+					t.Errorf("error %v, want OnClone's", err)
+				}
+				h.Close()
+				checkNoLeak(t, before)
+			})
+		}
+	})
+}

@@ -499,6 +499,9 @@ func (s *spawn) join(h *Handle, usePidfd bool) error {
 	}
 	// New kinds are made after the joins, inside the joined namespaces.
 	p.cloneFlags = uintptr(syscall.SIGCHLD)
+	// OnClone waits for the program's process, in its namespaces: the
+	// child's PID and namespaces would be neither.
+	p.awaitLate = o.OnClone != nil
 	p.unshareFlags = uintptr(o.New &^ Time)
 	if p.reforkNewPID {
 		p.unshareFlags &^= unix.CLONE_NEWPID
@@ -918,6 +921,15 @@ func (s *spawn) start() (*Process, error) {
 	s.closeAfterStart = nil
 
 	if needSync {
+		if p.awaitLate {
+			// Handle.Spawn: OnClone waits for the program's process,
+			// in its namespaces.
+			var err error
+			if pid, err = s.awaitReady(errPipe[0], pid); err != nil {
+				unix.Close(syncPipe[1])
+				return nil, err
+			}
+		}
 		if err := s.writeMaps(pid, syncPipe[1]); err != nil {
 			return nil, err
 		}
@@ -927,22 +939,9 @@ func (s *spawn) start() (*Process, error) {
 		return nil, err
 	}
 	err := s.readChildReport(errPipe[0])
-	if p.refork {
-		// The child forked the program's process and exited, or failed or
-		// was killed before: the kernel stored the new process's PID
-		// before the fork returned, if there is one.
-		ws := reapStatus(pid)
-		if pid = int(atomic.LoadInt32(p.childPID)); pid == 0 {
-			if err == nil {
-				err = fmt.Errorf("the child ended (%s) before it forked the program's process", waitStatusText(ws))
-			}
+	if p.refork && !p.awaitLate {
+		if pid, err = s.programPID(pid, err); pid == 0 {
 			return nil, err
-		}
-		if p.reforkNewPID {
-			pid, err = s.secondFork(pid, err)
-			if pid == 0 {
-				return nil, err
-			}
 		}
 	}
 	if err != nil {
@@ -955,6 +954,85 @@ func (s *spawn) start() (*Process, error) {
 		proc.releaseInit = keepForInit(s, s.initStack)
 	}
 	return proc, err
+}
+
+// programPID reaps the child, which forked the program's process and
+// exited, or failed or was killed before, and returns the program's PID
+// (see secondFork), or 0 and an error if there is none. err is what the
+// child reported.
+func (s *spawn) programPID(child int, err error) (int, error) {
+	// The kernel stored the new process's PID before the fork returned,
+	// if there is one.
+	ws := reapStatus(child)
+	pid := int(atomic.LoadInt32(s.plan.childPID))
+	if pid == 0 {
+		if err == nil {
+			err = fmt.Errorf("the child ended (%s) before it forked the program's process", waitStatusText(ws))
+		}
+		return 0, err
+	}
+	if s.plan.reforkNewPID {
+		return s.secondFork(pid, err)
+	}
+	return pid, err
+}
+
+// awaitReady waits, for Handle.Spawn's OnClone, until the program's process
+// reports that it is in its namespaces (stepReady) and returns its PID, the
+// intermediate processes reaped; or, if the child failed or ended before,
+// the error, with every process reaped.
+func (s *spawn) awaitReady(fd, child int) (int, error) {
+	if err := s.awaitRaceCopy(fd, child); err != nil {
+		return 0, err
+	}
+	var report [3]uint32
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&report)), unsafe.Sizeof(report))
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == nil && n == len(buf) && report[0] == stepReady {
+			break
+		}
+		// A failure, or the end: read what follows as start does, then
+		// reap as it does.
+		var failure error
+		switch {
+		case err != nil:
+			failure = os.NewSyscallError("read from child", err)
+		case n == len(buf) && report[0] == stepPidfdMoved:
+			failure = errPidfdMoved
+		case n == len(buf):
+			failure = &ChildError{Step: s.stepName(report[0], report[2]), Err: syscall.Errno(report[1])}
+		case n != 0:
+			failure = fmt.Errorf("short report from child: %d bytes", n)
+		}
+		if n != 0 {
+			if rest := s.readChildReport(fd); failure == nil {
+				failure = rest
+			}
+		}
+		pid := child
+		if s.plan.refork {
+			pid, failure = s.programPID(child, failure)
+		}
+		if pid != 0 {
+			ws := reapStatus(pid)
+			if failure == nil {
+				failure = fmt.Errorf("the child ended (%s) before it was in its namespaces", waitStatusText(ws))
+			}
+		}
+		return 0, failure
+	}
+	if !s.plan.refork {
+		return child, nil
+	}
+	pid, err := s.programPID(child, nil)
+	if pid == 0 && err == nil {
+		err = errors.New("no program's process after the child's report")
+	}
+	return pid, err
 }
 
 // secondFork reaps the process that the child forked into the joined PID
