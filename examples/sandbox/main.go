@@ -331,15 +331,11 @@ func (c *config) options() (namespace.Options, *namespace.Handle, error) {
 	}
 
 	// What the library has no option for, said before anything starts.
-	switch {
-	case c.userns2FD != -1:
+	if c.userns2FD != -1 {
 		return o, nil, notSupported("--userns2")
-	case c.pidnsFD != -1 && c.unshareUser:
-		// bwrap enters --pidns from inside its new user namespace, which
-		// has no right to (setns takes CAP_SYS_ADMIN in the user namespace
-		// that owns the PID namespace, and a new one is never that one nor
-		// below it): it always fails so, once started. Said here before.
-		return o, nil, dief("Setting pidns failed: %s\n%sUnexpected short read from pid socket", errnoText(unix.EPERM), prefix)
+	}
+	if err := c.checkNamespaceFDs(); err != nil {
+		return o, nil, err
 	}
 	o.Loopback = c.unshareNet
 	o.Init = c.unsharePID && !c.asPID1
@@ -449,6 +445,50 @@ func (c *config) options() (namespace.Options, *namespace.Handle, error) {
 		}
 	}
 	return o, h, nil
+}
+
+// checkNamespaceFDs says what bwrap's setns(2) would say of --userns and
+// --pidns, before anything starts: a descriptor that is not open (EBADF) or
+// not a namespace of the kind (EINVAL), and --pidns from a new user
+// namespace, which bwrap enters the PID namespace from and which has no
+// right to (setns takes CAP_SYS_ADMIN in the user namespace that owns the
+// PID namespace, and a new one is never that one nor below it): bwrap always
+// fails so, once started. bwrap's monitor then says that the PID its child
+// was to send never came.
+func (c *config) checkNamespaceFDs() error {
+	if c.usernsFD != -1 {
+		switch err := nsFDIs(c.usernsFD, namespace.User); err {
+		case nil:
+		case unix.EINVAL:
+			return dief("Joining the specified user namespace failed, it might not be a descendant of the current user namespace.")
+		default:
+			return dief("Joining specified user namespace failed: %s", errnoText(err))
+		}
+	}
+	if c.pidnsFD != -1 {
+		err := nsFDIs(c.pidnsFD, namespace.PID)
+		if err == nil && c.unshareUser {
+			err = unix.EPERM
+		}
+		if err != nil {
+			return dief("Setting pidns failed: %s\n%sUnexpected short read from pid socket", errnoText(err), prefix)
+		}
+	}
+	return nil
+}
+
+// nsFDIs returns setns(2)'s errno for descriptor fd and a namespace of kind:
+// EBADF for a descriptor that is not open, EINVAL for one that is not a
+// namespace of that kind.
+func nsFDIs(fd int, kind namespace.Kind) error {
+	t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
+	switch {
+	case err == unix.EBADF:
+		return err
+	case err != nil || namespace.Kind(t) != kind:
+		return unix.EINVAL
+	}
+	return nil
 }
 
 // capabilities are the sets bwrap leaves the command: root keeps its own
@@ -695,6 +735,8 @@ func (c *config) spawnError(err error) error {
 		// bwrap's monitor then misses the PID its child was to send.
 		case strings.HasPrefix(ce.Step, "setns") && strings.HasSuffix(ce.Step, " pid"):
 			return dief("Setting pidns failed: %s\n%sUnexpected short read from pid socket", errnoText(err), prefix)
+		case strings.HasPrefix(ce.Step, "fork into the PID namespace") && c.pidnsFD != -1:
+			return dief("Can't fork for --pidns: %s\n%sUnexpected short read from pid socket", errnoText(err), prefix)
 		case strings.HasPrefix(ce.Step, "unshare pid inside the joined"):
 			return dief("unshare pid ns: %s\n%sUnexpected short read from pid socket", errnoText(err), prefix)
 		}
