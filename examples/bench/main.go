@@ -19,7 +19,8 @@
 //     one Spawn against bwrap 0.8.0 started with os/exec;
 //   - the same command line as a whole process: examples/sandbox, built
 //     once into a temporary directory, against bwrap 0.8.0, both started
-//     with os/exec.
+//     with os/exec, and against util-linux unshare making the same
+//     namespaces and nothing else, the floor of such a process in C.
 //
 // It is a module of its own so that nsgo's go.mod keeps its three
 // dependencies. Run it as root for every row:
@@ -167,6 +168,9 @@ func run() error {
 		{"examples/sandbox", command(sandboxBin, bwrapArgs...)},
 		{"bwrap 0.8.0", command("bwrap", bwrapArgs...)},
 		{"/bin/true alone", command("/bin/true")},
+		// The floor of a whole process in C: the same namespaces, and
+		// nothing else (no mounts, no root), by util-linux.
+		{"unshare, the namespaces only", command("unshare", unshareAllArgs...)},
 	}})
 	rows = append(rows, row{"list every namespace", "<= 0.2x lsns -J", []peer{
 		{"nsgo procfs.List", func(n int) (time.Duration, error) {
@@ -537,6 +541,11 @@ func kernel() string {
 var bwrapArgs = []string{"--unshare-all", "--uid", "0", "--gid", "0",
 	"--ro-bind", "/usr", "/usr", "--ro-bind", "/bin", "/bin", "--ro-bind", "/lib", "/lib",
 	"--ro-bind", "/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "/bin/true"}
+
+// unshareAllArgs makes the namespaces of bwrapArgs with util-linux unshare,
+// root mapped to the caller, and runs /bin/true there: no mounts but /proc.
+var unshareAllArgs = []string{"--user", "--map-root-user", "--mount", "--pid", "--fork", "--mount-proc",
+	"--ipc", "--uts", "--net", "--cgroup", "/bin/true"}
 
 // sandboxNSGo spawns /bin/true in the sandbox that bwrapArgs describe:
 // the same namespaces (--unshare-all: user, mount, PID, IPC, UTS, network,
