@@ -314,7 +314,9 @@ type Options struct {
 	// hook waits until that process is in its namespaces, joined and new
 	// (after the forks into a PID namespace), so that it sees them under
 	// /proc/PID/ns, as bwrap's --info-fd reports them; before the mounts
-	// and every later step. An error from OnClone stops the spawn: the
+	// and every later step, among them the new time namespace, which the
+	// program enters after the mounts and host names. If OnClone panics,
+	// the child is killed and reaped first. An error from OnClone stops the spawn: the
 	// child is killed and reaped, and Spawn returns the error.
 	OnClone func(pid int) error
 

@@ -186,7 +186,10 @@ const raceStuckAfter = 10 * time.Second
 // held then leaves the child spinning for ever. That child is killed, and
 // Spawn makes another; what it did before is confined to namespaces that
 // end with it.
-func (s *spawn) awaitRaceCopy(fd, pid int) error {
+//
+// pid is the child, or with forks (after awaitReady, past) the program's
+// process, whose intermediates are reaped already: only it is killed then.
+func (s *spawn) awaitRaceCopy(fd, pid int, past bool) error {
 	if !raceBuild || s.plan.vfork || s.ownStack {
 		return nil
 	}
@@ -203,12 +206,12 @@ func (s *spawn) awaitRaceCopy(fd, pid int) error {
 			continue
 		}
 		unix.Kill(pid, unix.SIGKILL)
-		if s.plan.refork {
+		if s.plan.refork && !past {
 			if grand := int(atomic.LoadInt32(s.plan.childPID)); grand != 0 {
 				killAndReap(grand)
 			}
 		}
-		if s.plan.reforkNewPID {
+		if s.plan.reforkNewPID && !past {
 			if n := int(atomic.LoadInt32(s.plan.childPID2)); n != 0 {
 				if great, err := pidAcross(s.joinedPIDFd, n, false); err == nil {
 					killAndReap(great)
@@ -935,7 +938,7 @@ func (s *spawn) start() (*Process, error) {
 		}
 	}
 
-	if err := s.awaitRaceCopy(errPipe[0], pid); err != nil {
+	if err := s.awaitRaceCopy(errPipe[0], pid, p.awaitLate); err != nil {
 		return nil, err
 	}
 	err := s.readChildReport(errPipe[0])
@@ -982,7 +985,7 @@ func (s *spawn) programPID(child int, err error) (int, error) {
 // intermediate processes reaped; or, if the child failed or ended before,
 // the error, with every process reaped.
 func (s *spawn) awaitReady(fd, child int) (int, error) {
-	if err := s.awaitRaceCopy(fd, child); err != nil {
+	if err := s.awaitRaceCopy(fd, child, false); err != nil {
 		return 0, err
 	}
 	var report [3]uint32
@@ -1059,6 +1062,24 @@ func (s *spawn) secondFork(mid int, err error) (int, error) {
 	return pid, err
 }
 
+// onClone calls OnClone. If it panics, the child (waiting for syncW, which
+// is closed) is killed and reaped before the panic goes on.
+func (s *spawn) onClone(pid, syncW int) error {
+	done := false
+	defer func() {
+		if !done {
+			unix.Close(syncW)
+			killAndReap(pid)
+		}
+	}()
+	err := s.opts.OnClone(pid)
+	done = true
+	if err != nil {
+		return fmt.Errorf("OnClone: %w", err)
+	}
+	return nil
+}
+
 // writeMaps writes the child's ID maps and releases it through the sync
 // pipe, whose write end it closes. On failure it reaps the child, killing it
 // first unless it exited, which the error then says.
@@ -1068,9 +1089,7 @@ func (s *spawn) writeMaps(pid, syncW int) error {
 	}
 	var err error
 	if s.opts.OnClone != nil {
-		if err = s.opts.OnClone(pid); err != nil {
-			err = fmt.Errorf("OnClone: %w", err)
-		}
+		err = s.onClone(pid, syncW)
 	}
 	if err == nil && (s.uidMap != nil || s.gidMap != nil) {
 		err = idmap.Write(pid, s.uidMap, s.gidMap, s.setGroup)
@@ -1084,7 +1103,11 @@ func (s *spawn) writeMaps(pid, syncW int) error {
 	unix.Close(syncW)
 	if err != nil {
 		if ws, exited := reapIfExited(pid); exited {
-			return fmt.Errorf("the child exited (%s) before its ID maps were written: %w", waitStatusText(ws), err)
+			before := "its ID maps were written"
+			if s.uidMap == nil && s.gidMap == nil {
+				before = "OnClone released it"
+			}
+			return fmt.Errorf("the child exited (%s) before %s: %w", waitStatusText(ws), before, err)
 		}
 		killAndReap(pid)
 	}
