@@ -278,19 +278,8 @@ func TestOnClonePidfdMoved(t *testing.T) {
 // the fork into it fails before ready: OnClone must not run.
 func TestOnCloneDeadTarget(t *testing.T) {
 	eachPath(t, func(t *testing.T) {
-		tpid := startUnshare(t, "--pid", "--user", "--map-root-user")
-		h, err := namespace.Join(tpid, namespace.User|namespace.PID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := joinDeadInit(t)
 		defer h.Close()
-		unix.Kill(tpid, unix.SIGKILL)
-		for i := 0; i < 100; i++ {
-			if _, err := os.Stat(fmt.Sprintf("/proc/%d", tpid)); err != nil {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
 		for _, o := range []namespace.Options{{New: namespace.PID}, {New: namespace.Net}, {New: namespace.PID, Init: true}} {
 			before := takeCounts(t)
 			called := false

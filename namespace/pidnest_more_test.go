@@ -237,19 +237,8 @@ func TestPidnestConcurrent(t *testing.T) {
 // new PID namespace inside it must fail cleanly (the kernel: ENOMEM).
 func TestPidnestDeadInit(t *testing.T) {
 	eachPath(t, func(t *testing.T) {
-		tpid := startUnshare(t, "--pid", "--user", "--map-root-user")
-		h, err := namespace.Join(tpid, namespace.User|namespace.PID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := joinDeadInit(t)
 		defer h.Close()
-		unix.Kill(tpid, unix.SIGKILL)
-		for i := 0; i < 100; i++ {
-			if _, err := os.Stat(fmt.Sprintf("/proc/%d", tpid)); err != nil {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
 		for _, init := range []bool{false, true} {
 			before := takeCounts(t)
 			p, err := h.Spawn(namespace.Options{New: namespace.PID, Init: init, Path: "/bin/true"})
@@ -389,4 +378,24 @@ func TestPidnestDeep(t *testing.T) {
 			})
 		}
 	}
+}
+
+// joinDeadInit joins the user and PID namespaces of a process that unshare
+// made, and kills it: the PID namespace's init, so that no process can be
+// forked into it any more (ENOMEM).
+func joinDeadInit(t *testing.T) *namespace.Handle {
+	t.Helper()
+	tpid := startUnshare(t, "--pid", "--user", "--map-root-user")
+	h, err := namespace.Join(tpid, namespace.User|namespace.PID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Kill(tpid, unix.SIGKILL)
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", tpid)); err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return h
 }

@@ -161,6 +161,15 @@ func (r runner) command(t *testing.T, args []string, env ...string) *exec.Cmd {
 // --json-status-fd, and extra files from 5 on.
 func (r runner) run(t *testing.T, args []string, extra ...*os.File) result {
 	t.Helper()
+	res, _ := r.runFor(t, 0, args, extra...)
+	return res
+}
+
+// runFor is run with a deadline, if d is not 0, after which the command is
+// killed (bwrap 0.8.0 hangs on some --pidns combinations); it says whether
+// it was.
+func (r runner) runFor(t *testing.T, d time.Duration, args []string, extra ...*os.File) (result, bool) {
+	t.Helper()
 	cmd := r.command(t, args, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent", "LANG=C")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -177,14 +186,31 @@ func (r runner) run(t *testing.T, args []string, extra ...*os.File) result {
 	infoC, statusC := make(chan string), make(chan string)
 	go func() { b, _ := readAll(infoR); infoC <- string(b) }()
 	go func() { b, _ := readAll(statusR); statusC <- string(b) }()
-	err := cmd.Wait()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var deadline <-chan time.Time
+	if d != 0 {
+		deadline = time.After(d)
+	}
+	var err error
+	hung := false
+	select {
+	case err = <-done:
+	case <-deadline:
+		hung = true
+		cmd.Process.Kill()
+		err = <-done
+		// What it started may hold the reports' pipes open.
+		infoR.Close()
+		statusR.Close()
+	}
 	res := result{stdout: stdout.String(), stderr: stderr.String(), info: <-infoC, status: <-statusC}
 	if ee, ok := err.(*exec.ExitError); ok {
 		res.code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	return res
+	return res, hung
 }
 
 // openDir makes a temporary directory that uid 65534 can enter.

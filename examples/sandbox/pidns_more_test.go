@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -54,41 +53,6 @@ func TestPidnsBlockFDInfo(t *testing.T) {
 	}
 }
 
-// runTimeout runs args through r with a deadline: bwrap 0.8.0 hangs on some
-// --pidns combinations, ours must not.
-func runTimeout(t *testing.T, r runner, d time.Duration, args []string, extra ...*os.File) (result, bool) {
-	t.Helper()
-	cmd := r.command(t, args, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent", "LANG=C")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	infoR, infoW, _ := os.Pipe()
-	statusR, statusW, _ := os.Pipe()
-	defer infoR.Close()
-	defer statusR.Close()
-	cmd.ExtraFiles = append([]*os.File{infoW, statusW}, extra...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	infoW.Close()
-	statusW.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	hung := false
-	select {
-	case err = <-done:
-	case <-time.After(d):
-		hung = true
-		cmd.Process.Signal(syscall.SIGKILL)
-		err = <-done
-	}
-	res := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		res.code = ee.ExitCode()
-	}
-	return res, hung
-}
-
 // TestPidnsAsPID1: --pidns --unshare-pid --as-pid-1, where bwrap
 // 0.8.0 hangs; ours must run the command as PID 1 and not hang.
 func TestPidnsAsPID1(t *testing.T) {
@@ -101,7 +65,7 @@ func TestPidnsAsPID1(t *testing.T) {
 			defer userf.Close()
 			marker := fmt.Sprintf("nsgo-sandbox-pidns-%d", os.Getpid())
 			args := append(append([]string{"--userns", "6", "--pidns", "5", "--unshare-pid", "--as-pid-1", "--proc", "/proc"}, base...), "/bin/sh", "-c", `echo "pid $$"; exit 4`, marker)
-			got, hung := runTimeout(t, pair[1], 20*time.Second, args, pidf, userf)
+			got, hung := pair[1].runFor(t, 20*time.Second, args, pidf, userf)
 			if hung || got.code != 4 || got.stdout != "pid 1\n" {
 				t.Errorf("hung %v, exit %d, out %q, err %q; want pid 1, exit 4", hung, got.code, got.stdout, got.stderr)
 			}
