@@ -440,8 +440,7 @@ func childAwaitMaps(p *childPlan) {
 //go:nocheckptr
 func childAwaitLate(p *childPlan) {
 	if p.awaitLate {
-		p.report[0], p.report[1], p.report[2] = stepReady, 0, 0
-		syscall.RawSyscall6(syscall.SYS_WRITE, uintptr(p.errFd), uintptr(unsafe.Pointer(&p.report)), unsafe.Sizeof(p.report), 0, 0, 0)
+		childReport(p, stepReady, 0, 0)
 		childAwaitSync(p)
 	}
 }
@@ -453,20 +452,18 @@ func childAwaitLate(p *childPlan) {
 //go:norace
 //go:nocheckptr
 func childAwaitSync(p *childPlan) {
-	{
-		// Wait for the parent to write the ID maps. End-of-file means the
-		// parent gave up (or died): leave quietly, it reaps or abandons us.
-		syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(p.syncWriteFd), 0, 0, 0, 0, 0)
-		for {
-			n, _, e := syscall.RawSyscall6(syscall.SYS_READ, uintptr(p.syncFd), uintptr(unsafe.Pointer(&p.syncByte)), 1, 0, 0, 0)
-			if e == syscall.EINTR {
-				continue
-			}
-			if n != 1 {
-				childExit(0)
-			}
-			break
+	// End-of-file means the parent gave up (or died): leave quietly, it
+	// reaps or abandons us.
+	syscall.RawSyscall6(syscall.SYS_CLOSE, uintptr(p.syncWriteFd), 0, 0, 0, 0, 0)
+	for {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_READ, uintptr(p.syncFd), uintptr(unsafe.Pointer(&p.syncByte)), 1, 0, 0, 0)
+		if e == syscall.EINTR {
+			continue
 		}
+		if n != 1 {
+			childExit(0)
+		}
+		return
 	}
 }
 
@@ -930,11 +927,20 @@ func childFail(p *childPlan, step uint32, errno syscall.Errno) {
 //go:norace
 //go:nocheckptr
 func childFailAt(p *childPlan, step, idx uint32, errno syscall.Errno) {
+	childReport(p, step, idx, errno)
+	childExit(127)
+}
+
+// childReport writes one report (step, errno, index) to the parent.
+//
+//go:nosplit
+//go:norace
+//go:nocheckptr
+func childReport(p *childPlan, step, idx uint32, errno syscall.Errno) {
 	p.report[0] = step
 	p.report[1] = uint32(errno)
 	p.report[2] = idx
 	syscall.RawSyscall6(syscall.SYS_WRITE, uintptr(p.errFd), uintptr(unsafe.Pointer(&p.report)), unsafe.Sizeof(p.report), 0, 0, 0)
-	childExit(127)
 }
 
 //go:nosplit

@@ -1004,10 +1004,8 @@ func (s *spawn) awaitReady(fd, child int) (int, error) {
 		switch {
 		case err != nil:
 			failure = os.NewSyscallError("read from child", err)
-		case n == len(buf) && report[0] == stepPidfdMoved:
-			failure = errPidfdMoved
 		case n == len(buf):
-			failure = &ChildError{Step: s.stepName(report[0], report[2]), Err: syscall.Errno(report[1])}
+			failure = s.reportError(report)
 		case n != 0:
 			failure = fmt.Errorf("short report from child: %d bytes", n)
 		}
@@ -1160,12 +1158,18 @@ func (s *spawn) readChildReport(fd int) error {
 			return failure
 		case n != len(buf):
 			return fmt.Errorf("short report from child: %d bytes", n)
-		case failure == nil && report[0] == stepPidfdMoved:
-			failure = errPidfdMoved
 		case failure == nil:
-			failure = &ChildError{Step: s.stepName(report[0], report[2]), Err: syscall.Errno(report[1])}
+			failure = s.reportError(report)
 		}
 	}
+}
+
+// reportError is the error of a failure that the child reported.
+func (s *spawn) reportError(report [3]uint32) error {
+	if report[0] == stepPidfdMoved {
+		return errPidfdMoved
+	}
+	return &ChildError{Step: s.stepName(report[0], report[2]), Err: syscall.Errno(report[1])}
 }
 
 // stepName describes a step of the child for a ChildError.
