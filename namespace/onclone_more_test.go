@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,46 +31,6 @@ func onCloneCases() []onCloneCase {
 		{"no pid", namespace.User | namespace.UTS, namespace.Options{New: namespace.Net}},
 		{"new pid only", namespace.User | namespace.UTS, namespace.Options{New: namespace.PID}},
 	}
-}
-
-// TestOnCloneChildrenInHook: while OnClone runs, the intermediates
-// must be reaped already: the only new child of ours is the hook's PID.
-func TestOnCloneChildrenInHook(t *testing.T) {
-	tpid := unshareTarget(t)
-	eachPath(t, func(t *testing.T) {
-		for _, c := range onCloneCases() {
-			t.Run(c.name, func(t *testing.T) {
-				before := takeCounts(t)
-				kids0 := children(t)
-				h, err := namespace.Join(tpid, c.join)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer h.Close()
-				var hookPid int
-				var inHook []int
-				c.opts.OnClone = func(pid int) error {
-					hookPid = pid
-					for _, k := range children(t) {
-						if !slices.Contains(kids0, k) {
-							inHook = append(inHook, k)
-						}
-					}
-					return nil
-				}
-				s := startWaitingWith(t, h.Spawn, c.opts, `exit 0`)
-				if hookPid != s.p.Pid {
-					t.Errorf("OnClone got %d, Pid %d", hookPid, s.p.Pid)
-				}
-				if len(inHook) != 1 || inHook[0] != hookPid {
-					t.Errorf("children during OnClone %v, want only %d", inHook, hookPid)
-				}
-				s.finish(t)
-				h.Close()
-				checkNoLeak(t, before)
-			})
-		}
-	})
 }
 
 // TestOnCloneKill: the hook SIGKILLs the PID it gets and returns nil.

@@ -3,6 +3,7 @@ package namespace_test
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -191,9 +192,11 @@ func TestFromPaths(t *testing.T) {
 
 // TestHandleSpawnOnClone checks that Handle.Spawn's OnClone gets the
 // program's process (or its init's) once it is in its namespaces, joined and
-// new, on every path: the PID is Process.Pid, and /proc/PID/ns then shows
-// the target's user namespace and the new network and PID namespaces (a
-// child of the target's) that the program ends up in. An error from the hook
+// new, on every path: the PID is Process.Pid, the only new child of the
+// caller's while the hook runs (the intermediates are reaped), and
+// /proc/PID/ns then shows the target's user namespace and the new network and
+// PID namespaces (a child of the target's, if joined) that the program ends
+// up in. An error from the hook
 // leaves no process.
 func TestHandleSpawnOnClone(t *testing.T) {
 	tpid := unshareTarget(t)
@@ -202,18 +205,10 @@ func TestHandleSpawnOnClone(t *testing.T) {
 		t.Fatal(err)
 	}
 	eachPath(t, func(t *testing.T) {
-		for _, c := range []struct {
-			name string
-			join namespace.Kind
-			opts namespace.Options
-		}{
-			{"pid joined and new, Init", namespace.User | namespace.PID | namespace.Mount, namespace.Options{New: namespace.PID | namespace.Net, Init: true}},
-			{"pid joined and new", namespace.User | namespace.PID | namespace.Mount, namespace.Options{New: namespace.PID | namespace.Net}},
-			{"pid joined", namespace.User | namespace.PID, namespace.Options{New: namespace.Net}},
-			{"no pid", namespace.User | namespace.UTS, namespace.Options{New: namespace.Net}},
-		} {
+		for _, c := range onCloneCases() {
 			t.Run(c.name, func(t *testing.T) {
 				before := takeCounts(t)
+				kids := children(t)
 				h, err := namespace.Join(tpid, c.join)
 				if err != nil {
 					t.Fatal(err)
@@ -222,15 +217,25 @@ func TestHandleSpawnOnClone(t *testing.T) {
 				var hookPid int
 				var seen map[namespace.Kind]procfs.ID
 				var pidParentSeen procfs.ID
+				var inHook []int // new children while the hook runs
+				nested := c.join.Has(namespace.PID) && c.opts.New.Has(namespace.PID)
 				c.opts.OnClone = func(pid int) (err error) {
 					hookPid = pid
+					for _, k := range children(t) {
+						if !slices.Contains(kids, k) {
+							inHook = append(inHook, k)
+						}
+					}
 					seen, err = procfs.Namespaces(pid)
-					if c.opts.New.Has(namespace.PID) {
+					if nested {
 						pidParentSeen, _ = pidParent(pid)
 					}
 					return err
 				}
 				s := startWaitingWith(t, h.Spawn, c.opts, `exit 0`)
+				if len(inHook) != 1 || inHook[0] != hookPid {
+					t.Errorf("children while OnClone ran %v, want only %d: the intermediates reaped", inHook, hookPid)
+				}
 				got, err := procfs.Namespaces(s.p.Pid)
 				if err != nil {
 					t.Fatal(err)
@@ -246,7 +251,7 @@ func TestHandleSpawnOnClone(t *testing.T) {
 				if seen[namespace.User] != target[namespace.User] {
 					t.Errorf("OnClone saw user %v, not the target's %v", seen[namespace.User], target[namespace.User])
 				}
-				if c.opts.New.Has(namespace.PID) && pidParentSeen != target[namespace.PID] {
+				if nested && pidParentSeen != target[namespace.PID] {
 					t.Errorf("OnClone saw a PID namespace whose parent is %v, not the target's %v", pidParentSeen, target[namespace.PID])
 				}
 				s.finish(t)
