@@ -453,16 +453,11 @@ func (c *config) options() (namespace.Options, *namespace.Handle, error) {
 // namespace, which bwrap enters the PID namespace from and which has no
 // right to (setns takes CAP_SYS_ADMIN in the user namespace that owns the
 // PID namespace, and a new one is never that one nor below it): bwrap always
-// fails so, once started. bwrap's monitor then says that the PID its child
-// was to send never came.
+// fails so, once started.
 func (c *config) checkNamespaceFDs() error {
 	if c.usernsFD != -1 {
-		switch err := nsFDIs(c.usernsFD, namespace.User); err {
-		case nil:
-		case unix.EINVAL:
-			return dief("Joining the specified user namespace failed, it might not be a descendant of the current user namespace.")
-		default:
-			return dief("Joining specified user namespace failed: %s", errnoText(err))
+		if err := nsFDIs(c.usernsFD, namespace.User); err != nil {
+			return usernsError(err)
 		}
 	}
 	if c.pidnsFD != -1 {
@@ -471,10 +466,25 @@ func (c *config) checkNamespaceFDs() error {
 			err = unix.EPERM
 		}
 		if err != nil {
-			return dief("Setting pidns failed: %s\n%sUnexpected short read from pid socket", errnoText(err), prefix)
+			return pidnsError("Setting pidns failed", err)
 		}
 	}
 	return nil
+}
+
+// usernsError is bwrap's message when its setns(2) into --userns fails.
+func usernsError(err error) error {
+	if errors.Is(err, unix.EINVAL) {
+		return dief("Joining the specified user namespace failed, it might not be a descendant of the current user namespace.")
+	}
+	return dief("Joining specified user namespace failed: %s", errnoText(err))
+}
+
+// pidnsError is bwrap's message when a step of its --pidns fails in its
+// child: what failed, then its monitor's, which never gets the PID the
+// child was to send.
+func pidnsError(what string, err error) error {
+	return dief("%s: %s\n%sUnexpected short read from pid socket", what, errnoText(err), prefix)
 }
 
 // nsFDIs returns setns(2)'s errno for descriptor fd and a namespace of kind:
@@ -728,17 +738,13 @@ func (c *config) spawnError(err error) error {
 		case strings.HasPrefix(ce.Step, "RequireUserNamespacesDisabled"):
 			return dief("creation of new user namespaces was not disabled as requested")
 		case strings.HasPrefix(ce.Step, "setns") && strings.HasSuffix(ce.Step, " user"):
-			if errors.Is(err, unix.EINVAL) {
-				return dief("Joining the specified user namespace failed, it might not be a descendant of the current user namespace.")
-			}
-			return dief("Joining specified user namespace failed: %s", errnoText(err))
-		// bwrap's monitor then misses the PID its child was to send.
+			return usernsError(err)
 		case strings.HasPrefix(ce.Step, "setns") && strings.HasSuffix(ce.Step, " pid"):
-			return dief("Setting pidns failed: %s\n%sUnexpected short read from pid socket", errnoText(err), prefix)
+			return pidnsError("Setting pidns failed", err)
 		case strings.HasPrefix(ce.Step, "fork into the PID namespace") && c.pidnsFD != -1:
-			return dief("Can't fork for --pidns: %s\n%sUnexpected short read from pid socket", errnoText(err), prefix)
+			return pidnsError("Can't fork for --pidns", err)
 		case strings.HasPrefix(ce.Step, "unshare pid inside the joined"):
-			return dief("unshare pid ns: %s\n%sUnexpected short read from pid socket", errnoText(err), prefix)
+			return pidnsError("unshare pid ns", err)
 		}
 	}
 	if errors.Is(err, os.ErrPermission) && c.unshareUser {
