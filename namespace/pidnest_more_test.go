@@ -143,10 +143,8 @@ func TestPidnestProcess(t *testing.T) {
 					t.Errorf("NSpid %q", nspid)
 				}
 				// The program's namespace, to find what is left in it.
-				pidns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", p.Pid))
-				if err != nil {
-					t.Fatal(err)
-				}
+				pidns, pin := pinPIDNS(t, p.Pid)
+				defer pin.Close()
 				cancel()
 				st, err := p.Wait()
 				if err != nil || st.Exited() {
@@ -156,6 +154,7 @@ func TestPidnestProcess(t *testing.T) {
 				if left := inPIDNS(pidns); len(left) > 0 {
 					t.Errorf("left in the program's PID namespace %s: %v", pidns, left)
 				}
+				pin.Close()
 				r.Close()
 				h.Close()
 				checkNoLeak(t, before)

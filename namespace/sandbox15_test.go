@@ -332,6 +332,19 @@ func pidNS(pid int) string {
 	return l
 }
 
+// pinPIDNS opens process pid's PID namespace, which the file then keeps
+// alive, so that its link text (returned) cannot name a later namespace
+// that reuses the inode number after this one ends: what inPIDNS then finds
+// is in this one. The caller closes the file.
+func pinPIDNS(t *testing.T, pid int) (string, *os.File) {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/ns/pid", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pidNS(pid), f
+}
+
 // inPIDNS lists the processes of the PID namespace ns.
 func inPIDNS(ns string) []int {
 	var out []int
@@ -410,13 +423,14 @@ func TestInit(t *testing.T) {
 				}
 				t.Fatal(err)
 			}
-			ns := pidNS(p.Pid)
+			ns, pin := pinPIDNS(t, p.Pid)
 			if st, err := p.Wait(); err != nil || st.ExitCode() != c.status || out.String() != c.out {
 				t.Errorf("%q: %v %v, output %q; want exit status %d, output %q", c.script, st, err, out.String(), c.status, c.out)
 			}
 			if left := inPIDNS(ns); len(left) != 0 {
 				t.Errorf("%q: processes left in the namespace: %v", c.script, left)
 			}
+			pin.Close()
 		}
 	})
 }
