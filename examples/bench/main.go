@@ -16,11 +16,14 @@
 //   - a sandbox as bwrap makes it (a tmpfs root with read-only binds of
 //     /usr, /bin, /lib and /lib64, /proc, a minimal /dev, a tmpfs /tmp, in
 //     new user, mount, PID, IPC, UTS, network and cgroup namespaces), from
-//     one Spawn against bwrap 0.8.0 started with os/exec;
+//     one Spawn against bwrap 0.8.0 started with os/exec, and against
+//     testdata/sandbox.c, the same sandbox by the fewest system calls in C,
+//     timed in its own process (the floor of any Spawn);
 //   - the same command line as a whole process: examples/sandbox, built
 //     once into a temporary directory, against bwrap 0.8.0, both started
-//     with os/exec, and against util-linux unshare making the same
-//     namespaces and nothing else, the floor of such a process in C.
+//     with os/exec, against util-linux unshare making the same namespaces
+//     and nothing else, and against testdata/sandbox.c run once a process
+//     (the floor of such a process, in C).
 //
 // It is a module of its own so that nsgo's go.mod keeps its three
 // dependencies. Run it as root for every row:
@@ -80,8 +83,10 @@ func main() {
 // clean-ups (the container, the bind mount) always run.
 func run() error {
 	root := os.Getuid() == 0
-	cbin, removeC := buildC()
+	cbin, removeC := buildC("spawn")
 	defer removeC()
+	floor, removeFloor := buildC("sandbox")
+	defer removeFloor()
 	var rows []row
 	userKinds := namespace.UTS | namespace.PID | namespace.IPC | namespace.Mount | namespace.User
 	rows = append(rows, row{"Spawn uts|pid|ipc|mnt|user, root maps", "<= 0.75x os/exec", []peer{
@@ -161,6 +166,9 @@ func run() error {
 		{"nsgo Spawn", sandboxNSGo()},
 		{"bwrap 0.8.0", command("bwrap", bwrapArgs...)},
 		{"/bin/true alone", command("/bin/true")},
+		// The floor in C: the same sandbox by the fewest system calls,
+		// timed inside that program from clone to waitpid.
+		{"C floor, in its process (testdata/sandbox.c)", sandboxC(floor)},
 	}})
 	sandboxBin, removeSandbox := buildSandbox()
 	defer removeSandbox()
@@ -171,6 +179,9 @@ func run() error {
 		// The floor of a whole process in C: the same namespaces, and
 		// nothing else (no mounts, no root), by util-linux.
 		{"unshare, the namespaces only", command("unshare", unshareAllArgs...)},
+		// The floor of a whole process in C, with the mounts: the
+		// static testdata/sandbox.c, one sandbox a process.
+		{"C floor, whole process (testdata/sandbox.c)", command(floor, "1")},
 	}})
 	rows = append(rows, row{"list every namespace", "<= 0.2x lsns -J", []peer{
 		{"nsgo procfs.List", func(n int) (time.Duration, error) {
@@ -299,9 +310,11 @@ func spawnExec(kinds namespace.Kind) func(int) (time.Duration, error) {
 	}
 }
 
-// buildC compiles testdata/spawn.c into a temporary directory, which remove
-// deletes; it returns "" for bin when gcc is missing or fails.
-func buildC() (bin string, remove func()) {
+// buildC compiles testdata/NAME.c into a temporary directory, which remove
+// deletes; it returns "" for bin when gcc is missing or fails. It links
+// statically when it can: a peer timed as a whole process then pays no
+// dynamic loader, as the static examples/sandbox does not.
+func buildC(name string) (bin string, remove func()) {
 	remove = func() {}
 	if _, err := exec.LookPath("gcc"); err != nil {
 		return "", remove
@@ -312,9 +325,13 @@ func buildC() (bin string, remove func()) {
 		return "", remove
 	}
 	remove = func() { os.RemoveAll(dir) }
-	bin = filepath.Join(dir, "spawn")
-	if out, err := exec.Command("gcc", "-O2", "-o", bin, "testdata/spawn.c").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "bench: gcc: %v\n%s", err, out)
+	bin = filepath.Join(dir, name)
+	src := filepath.Join("testdata", name+".c")
+	if exec.Command("gcc", "-O2", "-static", "-o", bin, src).Run() == nil {
+		return bin, remove
+	}
+	if out, err := exec.Command("gcc", "-O2", "-o", bin, src).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: gcc %s: %v\n%s", src, err, out)
 		return "", remove
 	}
 	return bin, remove
@@ -352,6 +369,22 @@ func spawnC(bin string, kinds namespace.Kind) func(int) (time.Duration, error) {
 	}
 	return func(n int) (time.Duration, error) {
 		out, err := exec.Command(bin, strconv.Itoa(n), strconv.FormatUint(uint64(kinds), 16)).Output()
+		if err != nil {
+			return 0, err
+		}
+		ns, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+		return time.Duration(ns), err
+	}
+}
+
+// sandboxC runs testdata/sandbox.c's bin for a batch; it reports the
+// median of its own batch, as spawnC does.
+func sandboxC(bin string) func(int) (time.Duration, error) {
+	if bin == "" {
+		return func(int) (time.Duration, error) { return 0, errUnavailable }
+	}
+	return func(n int) (time.Duration, error) {
+		out, err := exec.Command(bin, strconv.Itoa(n)).Output()
 		if err != nil {
 			return 0, err
 		}
