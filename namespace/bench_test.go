@@ -22,6 +22,9 @@ func BenchmarkSpawn(b *testing.B) {
 		{"user+maps", namespace.Options{New: namespace.User, UIDMap: uidMap, GIDMap: gidMap}, false},
 		{"uts|pid|ipc|mnt|user+maps", namespace.Options{New: namespace.UTS | namespace.PID | namespace.IPC | namespace.Mount | namespace.User, UIDMap: uidMap, GIDMap: gidMap}, false},
 		{"all+maps", namespace.Options{New: namespace.All, UIDMap: uidMap, GIDMap: gidMap}, false},
+		// Init's cost: the same with a PID 1 that forks the program.
+		{"pid|user+maps", namespace.Options{New: namespace.PID | namespace.User, UIDMap: uidMap, GIDMap: gidMap}, false},
+		{"pid|user+maps+Init", namespace.Options{New: namespace.PID | namespace.User, UIDMap: uidMap, GIDMap: gidMap, Init: true}, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			if bc.root && !privileged {

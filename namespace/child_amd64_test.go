@@ -19,8 +19,9 @@ import (
 //
 // Allowed: raw system calls; the compiler's bounds-check panics, which a
 // correct child never reaches; and the reload of g that follows a call to
-// rawVforkClone or rawVforkRefork, paths of the vfork child, whose parent
-// is suspended.
+// rawVforkClone, rawVforkRefork or rawVforkInit, in a vfork child, whose
+// parent is suspended (the reloaded g is never used: nothing after it
+// calls into the runtime, which this walk checks).
 func TestOwnStackChildNeedsNoGoroutine(t *testing.T) {
 	if !privileged {
 		t.Skip("a check of the compiled code, the same for every user: the run as root makes it")
@@ -41,12 +42,18 @@ func TestOwnStackChildNeedsNoGoroutine(t *testing.T) {
 		`^(github\.com/nsgo/nsgo/namespace\.child|syscall\.RawSyscall|internal/runtime/syscall/linux\.Syscall6$)`, exe)
 	const pkg = "github.com/nsgo/nsgo/namespace."
 	funcs := parseObjdump(out)
-	start := pkg + "childOwnStack"
-	if funcs[start] == nil {
-		t.Fatalf("no %s in the disassembly of %s", start, exe)
+	// childOwnStack is where the own-stack child starts; childInitEntry,
+	// where the init goes on after rawVforkInit, on a stack of its own,
+	// in the same memory.
+	starts := []string{pkg + "childOwnStack", pkg + "childInitEntry"}
+	seen := map[string]bool{}
+	for _, start := range starts {
+		if funcs[start] == nil {
+			t.Fatalf("no %s in the disassembly of %s", start, exe)
+		}
+		seen[start] = true
 	}
-	seen := map[string]bool{start: true}
-	for queue := []string{start}; len(queue) > 0; queue = queue[1:] {
+	for queue := starts; len(queue) > 0; queue = queue[1:] {
 		name := queue[0]
 		code := funcs[name]
 		for i, ins := range code {
@@ -61,7 +68,7 @@ func TestOwnStackChildNeedsNoGoroutine(t *testing.T) {
 			switch {
 			case !direct:
 				t.Errorf("%s makes an indirect call: %s", name, ins)
-			case callee == pkg+"rawVforkClone.abi0", callee == pkg+"rawVforkRefork.abi0", strings.HasPrefix(callee, "runtime.panic"):
+			case callee == pkg+"rawVforkClone.abi0", callee == pkg+"rawVforkRefork.abi0", callee == pkg+"rawVforkInit.abi0", strings.HasPrefix(callee, "runtime.panic"):
 			case funcs[callee] == nil:
 				t.Errorf("%s calls %s, outside the child's code", name, callee)
 			case !seen[callee]:
@@ -75,10 +82,9 @@ func TestOwnStackChildNeedsNoGoroutine(t *testing.T) {
 	}
 }
 
-// afterVforkClone says whether code ends with a call of rawVforkClone (or
-// rawVforkRefork) and
-// the compiler's clearing of X15 after it: where an FS-relative load
-// reloads g after that call from assembly.
+// afterVforkClone says whether code ends with a call of rawVforkClone,
+// rawVforkRefork or rawVforkInit and the compiler's clearing of X15 after
+// it: where an FS-relative load reloads g after that call from assembly.
 func afterVforkClone(code []string) bool {
 	if n := len(code); n > 0 && code[n-1] == "XORPS X15, X15" {
 		code = code[:n-1]
@@ -88,7 +94,8 @@ func afterVforkClone(code []string) bool {
 	}
 	last := code[len(code)-1]
 	return strings.HasPrefix(last, "CALL github.com/nsgo/nsgo/namespace.rawVforkClone.abi0(") ||
-		strings.HasPrefix(last, "CALL github.com/nsgo/nsgo/namespace.rawVforkRefork.abi0(")
+		strings.HasPrefix(last, "CALL github.com/nsgo/nsgo/namespace.rawVforkRefork.abi0(") ||
+		strings.HasPrefix(last, "CALL github.com/nsgo/nsgo/namespace.rawVforkInit.abi0(")
 }
 
 // parseObjdump splits the output of go tool objdump into the instructions

@@ -21,6 +21,14 @@ func rawVforkClone(trap, a1, a2, a3 uintptr) (pid, errno uintptr)
 //go:noescape
 func rawVforkRefork(flags, ptid, kill uintptr) (errno uintptr)
 
+// rawVforkInit is clone(2) with CLONE_VM|CLONE_VFORK and the caller's
+// stack, for the init that forks the program's process: it returns only in
+// that process, or with the error; the init goes on in fn(p, pid) on
+// stackTop. See vfork_linux_amd64.s.
+//
+//go:noescape
+func rawVforkInit(flags uintptr, p unsafe.Pointer, stackTop uintptr, fn unsafe.Pointer) (errno uintptr)
+
 // rawCloneOwnStack is clone(2) or clone3(2) with CLONE_VM and a stack of the
 // child's own, whose child calls fn(arg); see vfork_linux_amd64.s.
 //
@@ -71,5 +79,12 @@ const sigIgn = 1
 // calls by the register ABI.
 var childOwnStackFn = func() unsafe.Pointer {
 	f := childOwnStack
+	return *(*unsafe.Pointer)(unsafe.Pointer(&f))
+}()
+
+// childInitEntryFn is childInitEntry's func value, which rawVforkInit calls
+// by the register ABI.
+var childInitEntryFn = func() unsafe.Pointer {
+	f := childInitEntry
 	return *(*unsafe.Pointer)(unsafe.Pointer(&f))
 }()

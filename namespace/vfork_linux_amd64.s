@@ -121,3 +121,53 @@ failed:
 	NEGQ	AX
 	MOVQ	AX, errno+24(FP)
 	RET
+
+// func rawVforkInit(flags uintptr, p unsafe.Pointer, stackTop uintptr, fn unsafe.Pointer) (errno uintptr)
+//
+// clone(2) with flags (CLONE_VM|CLONE_VFORK among them) and the caller's
+// stack, for the init (see childInit). It returns in the new process, the
+// program's, with errno 0, and with the error if the clone failed. The init
+// that called it never returns: it wakes once the program's process has
+// exec'd or exited, on a stack that process has used meanwhile, so it moves
+// to stackTop, a stack of its own, and calls the Go function whose func
+// value is fn with p and the program's PID, by the register ABI directly
+// (arguments in AX and BX, closure context in DX, X15 zero), with R14, the g
+// register, zero, as rawCloneOwnStack's child does. fn must not return; if
+// it does, the init exits with status 127. Everything it needs after the
+// system call is in registers, which each task has its own copy of.
+TEXT ·rawVforkInit(SB),NOSPLIT|NOFRAME,$0-40
+	MOVQ	$56, AX	// SYS_clone
+	MOVQ	flags+0(FP), DI
+	MOVQ	p+8(FP), R13
+	MOVQ	stackTop+16(FP), R9
+	MOVQ	fn+24(FP), BX
+	MOVQ	$0, SI
+	MOVQ	$0, DX
+	MOVQ	$0, R10
+	MOVQ	$0, R8
+	POPQ	R12
+	SYSCALL
+	PUSHQ	R12
+	CMPQ	AX, $0
+	JEQ	newproc
+	CMPQ	AX, $0xfffffffffffff001
+	JHI	failed
+	MOVQ	R9, SP
+	MOVQ	BX, DX
+	MOVQ	AX, BX
+	MOVQ	R13, AX
+	MOVQ	0(DX), R12
+	XORQ	R14, R14
+	XORPS	X15, X15
+	CALL	R12
+	MOVQ	$127, DI
+	MOVQ	$231, AX	// SYS_exit_group
+	SYSCALL
+	INT	$3
+newproc:
+	MOVQ	$0, errno+32(FP)
+	RET
+failed:
+	NEGQ	AX
+	MOVQ	AX, errno+32(FP)
+	RET
