@@ -171,7 +171,10 @@ func keepForInit(s *spawn, stack *childStack) func() {
 // Where there is rawVforkInit (amd64), the fork shares the memory
 // (CLONE_VM|CLONE_VFORK): the program's process runs on, over, the init's
 // stack while the init sleeps, and the init goes on, on a stack of its own,
-// once that process has exec'd or exited. A fork that copies the memory
+// once that process has exec'd or exited. Not in a race build (where the
+// init is a copy of the caller): there the compiler's coverage counters in
+// childInitLoop call the race runtime, which needs the goroutine that the
+// init, started by rawVforkInit, does not have. A fork that copies the memory
 // copied the page tables of the whole caller on the own-stack path, where
 // the init shares the caller's memory, and made every page the caller
 // wrote next a copy-on-write fault: about 0.7 ms a spawn here. Elsewhere
@@ -187,11 +190,13 @@ func childInit(p *childPlan) {
 	}
 	q.errFd = p.errFd
 	if p.pdeathsig != 0 {
-		// The init's, from before the fork: with CLONE_VFORK it would
-		// otherwise come only after the program's execve.
-		syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, p.pdeathsig, 0, 0, 0, 0)
+		// The init's, from before the fork (with CLONE_VFORK it would
+		// otherwise come only after the program's execve), and SIGKILL
+		// whatever the program's: a PID namespace's init without a
+		// handler ignores every other signal, and outlived the caller.
+		syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0, 0)
 	}
-	if childInitEntryFn != nil {
+	if childInitEntryFn != nil && !raceBuild {
 		top := (uintptr(unsafe.Pointer(&q.stack[0])) + uintptr(len(q.stack))) &^ 15
 		if e := rawVforkInit(unix.CLONE_VM|unix.CLONE_VFORK|uintptr(syscall.SIGCHLD), unsafe.Pointer(p), top, childInitEntryFn); e != 0 {
 			childFail(p, stepInitFork, syscall.Errno(e))

@@ -120,7 +120,11 @@ type Options struct {
 	// and thread: spawns that set it are made one at a time, on that
 	// thread. Its goroutine, namespace.serveSpawnThread, starts with the
 	// first such spawn and lives as long as the process (for
-	// go.uber.org/goleak: IgnoreAnyFunction on that name).
+	// go.uber.org/goleak: IgnoreAnyFunction on that name). With Init, the
+	// init gets SIGKILL instead, whatever the signal, as bwrap's
+	// --die-with-parent does: a PID namespace's init ignores any other
+	// signal that it has no handler for, and its end kills every process
+	// of its namespace, the program's too.
 	ParentDeathSignal syscall.Signal
 
 	// Sandbox options: the child sets each up with raw system calls between
