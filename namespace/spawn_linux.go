@@ -389,6 +389,12 @@ func (s *spawn) choosePath() error {
 	if haveVfork && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time) {
 		path = pathVfork
 		switch {
+		case o.DisableUserNamespaces:
+			// Its child makes itself dumpable to write its second
+			// user namespace's maps: a flag of the memory, which a
+			// child that shares the caller's would set for the
+			// caller too, if only for a moment (see holdDumpable).
+			path = pathCopy
 		case s.childWaits() && raceBuild:
 			path = pathCopy
 		case s.childWaits():
@@ -885,6 +891,12 @@ func (s *spawn) start() (*Process, error) {
 		p.stackLo = uintptr(unsafe.Pointer(&stack[0]))
 		p.stackTop = uintptr(unsafe.Pointer(&stack[len(stack)-64]))
 	}
+	if p.vfork || s.ownStack {
+		// The child shares the caller's memory until it execs; start
+		// returns once it has, or has been reaped.
+		holdDumpable()
+		defer releaseDumpable()
+	}
 	// A pidfd of the program from clone3, where it makes the program's
 	// process (not a child that forks it); else newProcess opens one.
 	p.wantPidfd, p.pidfd = !p.refork, -1
@@ -958,6 +970,47 @@ func (s *spawn) start() (*Process, error) {
 		proc.releaseInit = keepForInit(s, s.initStack)
 	}
 	return proc, err
+}
+
+// dumpable keeps the caller's dumpable flag (prctl PR_GET_DUMPABLE) while
+// children share its memory. The flag is the memory's (the mm's), not a
+// task's: the kernel sets it to fs.suid_dumpable (0 by default) for a task
+// whose credentials change (a child that sets IDs mapped to other host IDs
+// than the caller's, or drops privileges), and a CLONE_VM child (vfork, own
+// stack, and the program's process that the init of such a child forks)
+// does that to the caller's memory: a caller would lose its core dumps and
+// its same-user ptrace access after such a spawn. The first of
+// overlapping spawns saves the flag; the last one to end puts it back if
+// it changed.
+var dumpable struct {
+	sync.Mutex
+	holds int
+	saved int
+}
+
+// holdDumpable is called before a child that shares the caller's memory
+// is cloned.
+func holdDumpable() {
+	dumpable.Lock()
+	defer dumpable.Unlock()
+	if dumpable.holds == 0 {
+		dumpable.saved, _ = unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+	}
+	dumpable.holds++
+}
+
+// releaseDumpable is called once that child has exec'd or is gone.
+func releaseDumpable() {
+	dumpable.Lock()
+	defer dumpable.Unlock()
+	dumpable.holds--
+	if dumpable.holds > 0 {
+		return
+	}
+	if d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err == nil && d != dumpable.saved {
+		// prctl takes 0 and 1 only; 2 (suid_dumpable's "root only") stays.
+		unix.Prctl(unix.PR_SET_DUMPABLE, uintptr(dumpable.saved), 0, 0, 0)
+	}
 }
 
 // warmFindProcess makes os.FindProcess, through which Wait reaps the
