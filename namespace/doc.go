@@ -229,15 +229,19 @@
 //  9. With a new time namespace: unshare(CLONE_NEWTIME), write the clock
 //     offsets, and enter it with setns(2), which a single-threaded process
 //     may do. (clone3 with CLONE_NEWTIME would freeze the offsets at zero.)
-//  10. With Init: fork the program's process (a copy: a vfork child would
-//     run over the init's frames). The child stays as PID 1, drops its
+//  10. With Init: fork the program's process. On amd64 (outside race
+//     builds) the fork shares the memory and the init sleeps until the
+//     program's process has exec'd (CLONE_VM|CLONE_VFORK), then goes on
+//     on a stack of its own: a copy cost a copy of the caller's page
+//     tables. Elsewhere it is a copy. The child stays as PID 1, drops its
 //     capabilities and every descriptor and reaps until the program
 //     exits, then exits with its status. Every later step is the
 //     program's own, so that the init holds none of the program's
 //     limits, credentials or filters; bwrap forks its PID 1's child
 //     after all of its setup, right before the exec, and its PID 1
-//     installs the seccomp filters too. Never a vfork child: it would
-//     hold the caller's thread for the sandbox's life.
+//     installs the seccomp filters too. The init itself is never a
+//     vfork child of the caller's: it would hold the caller's thread for
+//     the sandbox's life.
 //  11. With BlockFD: read one byte from it, blocking until it has data or
 //     is at end-of-file (bwrap reads it later, after its credentials
 //     change; nothing the program sees differs).
