@@ -147,7 +147,7 @@ func TestInitParentDeath(t *testing.T) {
 		os.Exit(0)
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
-		for _, path := range []string{"own stack", "copy"} {
+		for _, path := range []string{"", "copy"} {
 			t.Run(sig.String()+"/"+path, func(t *testing.T) {
 				skipOwnStackUnderRaceCover(t, path)
 				cmd := exec.Command("/proc/self/exe", "-test.run=^TestInitParentDeath$")

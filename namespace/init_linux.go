@@ -37,6 +37,8 @@ type initPlan struct {
 	status     int32 // the init's: wait4's status
 	programPid int   // the init's: the program's PID, in the namespace
 	errFd      int   // the init's: the error pipe, as the init has it (the program's process moves its own)
+	undumpable bool  // make the init's copy of the caller not dumpable (the caller has CAP_SYS_PTRACE)
+	forkCopy   bool  // fork the program's process as a copy of the init's (DisableUserNamespaces)
 	capHdr     unix.CapUserHeader
 	noCaps     [2]unix.CapUserData // all zero: the init drops every capability
 
@@ -79,6 +81,18 @@ func (s *spawn) planInit() error {
 		}
 		q.init = true
 		q.capHdr.Version = unix.LINUX_CAPABILITY_VERSION_3
+		// The init is a copy of the caller's memory, and the program
+		// may run as the init's host user: made not dumpable, /proc/1/mem
+		// and ptrace need CAP_SYS_PTRACE where the caller runs, which
+		// the program has not. A caller without it would lose its own
+		// access to the init's /proc/PID (its namespaces) too, so the
+		// init stays dumpable then (see Options.Init).
+		if c, err := readCallerCaps(); err == nil && c.effective.Has(Cap(unix.CAP_SYS_PTRACE)) {
+			q.undumpable = true
+		}
+		// DisableUserNamespaces' process makes itself dumpable to
+		// write its maps: in a memory of its own.
+		q.forkCopy = o.DisableUserNamespaces
 	}
 	if f := o.BlockFD; f != nil {
 		fd := int(f.Fd())
@@ -196,7 +210,10 @@ func childInit(p *childPlan) {
 		// handler ignores every other signal, and outlived the caller.
 		syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0, 0)
 	}
-	if childInitEntryFn != nil && !raceBuild {
+	if q.undumpable {
+		syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0, 0, 0, 0)
+	}
+	if childInitEntryFn != nil && !raceBuild && !q.forkCopy {
 		top := (uintptr(unsafe.Pointer(&q.stack[0])) + uintptr(len(q.stack))) &^ 15
 		if e := rawVforkInit(unix.CLONE_VM|unix.CLONE_VFORK|uintptr(syscall.SIGCHLD), unsafe.Pointer(p), top, childInitEntryFn); e != 0 {
 			childFail(p, stepInitFork, syscall.Errno(e))

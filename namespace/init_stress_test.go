@@ -20,7 +20,7 @@ func TestInitStress(t *testing.T) {
 	if testing.Short() {
 		n = 40
 	}
-	for _, path := range []string{"", "own stack", "copy"} {
+	for _, path := range []string{"", "copy"} {
 		t.Run("path="+path, func(t *testing.T) {
 			skipOwnStackUnderRaceCover(t, path)
 			defer namespace.SetChildPath(namespace.SetChildPath(path))

@@ -287,6 +287,17 @@ type Options struct {
 	// the program is in (bwrap's --new-session); Setctty and Foreground,
 	// which need the program to lead its session, cannot go with Init. It
 	// requires PID in New.
+	//
+	// The init is a copy of the caller's process, its memory as it was at
+	// the spawn, never the caller's memory itself (the program could write
+	// that through /proc/1/mem). Where the caller has CAP_SYS_PTRACE (root),
+	// the init makes itself not dumpable, so that the program cannot read
+	// it either. Without that capability it stays dumpable, so that the
+	// caller can still open its /proc/PID (the sandbox's namespaces, Join):
+	// then a program that runs as the caller's host user can read the
+	// init's copy of the caller's memory, as it could any process of that
+	// user that it can see. bwrap's PID 1 is bwrap itself, with nothing of
+	// its caller's.
 	Init bool
 
 	// SeccompFilters are more seccomp programs, installed in order after

@@ -54,6 +54,13 @@ var beforeMapsTestHook func(pid int)
 // ParentDeathSignal are cloned from a thread of nsgo's own, which never
 // leaves the process's namespaces.
 //
+// A child that shares the caller's memory until it execs and sets other
+// host user or group IDs than the caller's makes the kernel reset the
+// dumpable flag of that memory (prctl PR_SET_DUMPABLE), the caller's:
+// Spawn puts the flag back once the child has exec'd. A caller that sets
+// the flag itself while such a spawn runs in another goroutine must set it
+// again after the spawn returns.
+//
 // The caller must call Wait on the returned Process to release its resources.
 func Spawn(opts Options) (*Process, error) {
 	return spawnOnThread(nil, opts)
@@ -389,6 +396,12 @@ func (s *spawn) choosePath() error {
 	if haveVfork && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time) {
 		path = pathVfork
 		switch {
+		case o.Init:
+			// The init outlives the program's execve, in the program's
+			// PID namespace: sharing the caller's memory, it would
+			// let the program write that memory through /proc/1/mem.
+			// A copy (made not dumpable, see childInit) it is.
+			path = pathCopy
 		case o.DisableUserNamespaces:
 			// Its child makes itself dumpable to write its second
 			// user namespace's maps: a flag of the memory, which a
@@ -409,6 +422,12 @@ func (s *spawn) choosePath() error {
 	if f := forceChildPath; f != pathAuto {
 		if f != pathCopy && !haveVfork {
 			return errors.New("test: no CLONE_VM child on this architecture")
+		}
+		if f != pathCopy && o.Init {
+			return errors.New("test: Init takes a copy of the caller, never its memory")
+		}
+		if f != pathCopy && o.DisableUserNamespaces {
+			return errors.New("test: DisableUserNamespaces takes a copy of the caller, never its memory")
 		}
 		if f == pathVfork && s.childWaits() {
 			return errors.New("test: a vfork child cannot wait for OnClone or BlockFD, or stay as Init")
@@ -891,7 +910,7 @@ func (s *spawn) start() (*Process, error) {
 		p.stackLo = uintptr(unsafe.Pointer(&stack[0]))
 		p.stackTop = uintptr(unsafe.Pointer(&stack[len(stack)-64]))
 	}
-	if p.vfork || s.ownStack {
+	if (p.vfork || s.ownStack) && s.changesHostIDs() {
 		// The child shares the caller's memory until it execs; start
 		// returns once it has, or has been reaped.
 		holdDumpable()
@@ -980,12 +999,43 @@ func (s *spawn) start() (*Process, error) {
 // stack, and the program's process that the init of such a child forks)
 // does that to the caller's memory: a caller would lose its core dumps and
 // its same-user ptrace access after such a spawn. The first of
-// overlapping spawns saves the flag; the last one to end puts it back if
-// it changed.
+// overlapping spawns that change host IDs saves the flag; the last one to
+// end puts it back if it changed, which also undoes a change the caller
+// made itself meanwhile (see Spawn). Spawns that keep the caller's host
+// IDs, and copies, touch nothing.
 var dumpable struct {
 	sync.Mutex
 	holds int
 	saved int
+}
+
+// changesHostIDs reports whether the child may set user or group IDs that
+// are other host IDs than the caller's effective ones, for which the
+// kernel resets the dumpable flag of the child's memory. Joined user
+// namespaces count as such: their maps are not read here.
+func (s *spawn) changesHostIDs() bool {
+	p, o := &s.plan, s.opts
+	if !p.setUID && !p.setGID {
+		return false
+	}
+	if s.joinedUser {
+		return true
+	}
+	uid, gid := uint32(p.uid), uint32(p.gid)
+	if o.New.Has(User) {
+		var ok bool
+		if p.setUID {
+			if uid, ok = o.UIDMap.Contains(uid); !ok {
+				return true
+			}
+		}
+		if p.setGID {
+			if gid, ok = o.GIDMap.Contains(gid); !ok {
+				return true
+			}
+		}
+	}
+	return p.setUID && int(uid) != os.Geteuid() || p.setGID && int(gid) != os.Getegid()
 }
 
 // holdDumpable is called before a child that shares the caller's memory
