@@ -229,10 +229,13 @@
 //  9. With a new time namespace: unshare(CLONE_NEWTIME), write the clock
 //     offsets, and enter it with setns(2), which a single-threaded process
 //     may do. (clone3 with CLONE_NEWTIME would freeze the offsets at zero.)
-//  10. With Init: fork the program's process. On amd64 (outside race
-//     builds) the fork shares the memory and the init sleeps until the
-//     program's process has exec'd (CLONE_VM|CLONE_VFORK), then goes on
-//     on a stack of its own: a copy cost a copy of the caller's page
+//  10. With Init: fork the program's process. The init itself is always
+//     a copy of the caller, never the caller's memory (the program could
+//     write that through /proc/1/mem), and not dumpable where the caller
+//     has CAP_SYS_PTRACE. On amd64 (outside race builds, and without
+//     DisableUserNamespaces) the program's process shares the init's
+//     memory and the init sleeps until it has exec'd (CLONE_VM|CLONE_VFORK),
+//     then goes on on a stack of its own: no second copy of the page
 //     tables. Elsewhere it is a copy. The child stays as PID 1, drops its
 //     capabilities and every descriptor and reaps until the program
 //     exits, then exits with its status. Every later step is the

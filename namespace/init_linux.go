@@ -185,14 +185,13 @@ func keepForInit(s *spawn, stack *childStack) func() {
 // Where there is rawVforkInit (amd64), the fork shares the memory
 // (CLONE_VM|CLONE_VFORK): the program's process runs on, over, the init's
 // stack while the init sleeps, and the init goes on, on a stack of its own,
-// once that process has exec'd or exited. Not in a race build (where the
-// init is a copy of the caller): there the compiler's coverage counters in
-// childInitLoop call the race runtime, which needs the goroutine that the
-// init, started by rawVforkInit, does not have. A fork that copies the memory
-// copied the page tables of the whole caller on the own-stack path, where
-// the init shares the caller's memory, and made every page the caller
-// wrote next a copy-on-write fault: about 0.7 ms a spawn here. Elsewhere
-// the init forks a copy, which returns here while the init goes on.
+// once that process has exec'd or exited. The init is a copy of the caller
+// (choosePath), so this saves a second copy of its page tables. Not in a
+// race build: there the compiler's coverage counters in childInitLoop call
+// the race runtime, which needs the goroutine that the init, started by
+// rawVforkInit, does not have. Not with DisableUserNamespaces, whose
+// process makes its memory dumpable. Elsewhere the init forks a copy,
+// which returns here while the init goes on.
 //
 //go:nosplit
 //go:norace
