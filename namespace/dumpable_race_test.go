@@ -23,6 +23,7 @@ func TestDumpableUserChangeDuringSpawn(t *testing.T) {
 	uidMap, gidMap := ownMaps()
 	for _, path := range []string{"", "own stack"} {
 		t.Run(fmt.Sprintf("%q", path), func(t *testing.T) {
+			skipOwnStackUnderRaceCover(t, path)
 			defer namespace.SetChildPath(namespace.SetChildPath(path))
 			attackSetDump(t, 1)
 			p, err := namespace.Spawn(namespace.Options{Path: "/bin/true", New: namespace.User,
