@@ -87,7 +87,7 @@ func (s *spawn) planInit() error {
 		// the program has not. A caller without it would lose its own
 		// access to the init's /proc/PID (its namespaces) too, so the
 		// init stays dumpable then (see Options.Init).
-		if c, err := readCallerCaps(); err == nil && c.effective.Has(Cap(unix.CAP_SYS_PTRACE)) {
+		if c, err := readCallerSets(); err == nil && c.effective.Has(Cap(unix.CAP_SYS_PTRACE)) {
 			q.undumpable = true
 		}
 		// DisableUserNamespaces' process makes itself dumpable to

@@ -164,6 +164,21 @@ type privPlan struct {
 // parent, before the clone, as the kernel will.
 var seccompCheck = true
 
+// readCallerSets reads the calling thread's permitted, effective and
+// inheritable sets, by one capget(2); not the bounding set.
+func readCallerSets() (callerCaps, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return callerCaps{}, os.NewSyscallError("capget", err)
+	}
+	return callerCaps{
+		permitted:   CapSet(data[0].Permitted) | CapSet(data[1].Permitted)<<32,
+		effective:   CapSet(data[0].Effective) | CapSet(data[1].Effective)<<32,
+		inheritable: CapSet(data[0].Inheritable) | CapSet(data[1].Inheritable)<<32,
+	}, nil
+}
+
 // callerCaps are the capability sets of the calling thread, which a child
 // that enters no user namespace starts with.
 type callerCaps struct {
@@ -171,15 +186,9 @@ type callerCaps struct {
 }
 
 func readCallerCaps() (callerCaps, error) {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return callerCaps{}, os.NewSyscallError("capget", err)
-	}
-	c := callerCaps{
-		permitted:   CapSet(data[0].Permitted) | CapSet(data[1].Permitted)<<32,
-		effective:   CapSet(data[0].Effective) | CapSet(data[1].Effective)<<32,
-		inheritable: CapSet(data[0].Inheritable) | CapSet(data[1].Inheritable)<<32,
+	c, err := readCallerSets()
+	if err != nil {
+		return c, err
 	}
 	for cp := Cap(0); cp <= lastCap(); cp++ {
 		if r, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(cp), 0, 0, 0); err == nil && r == 1 {
