@@ -38,7 +38,6 @@ type initPlan struct {
 	programPid int   // the init's: the program's PID, in the namespace
 	errFd      int   // the init's: the error pipe, as the init has it (the program's process moves its own)
 	undumpable bool  // make the init's copy of the caller not dumpable (the caller has CAP_SYS_PTRACE)
-	forkCopy   bool  // fork the program's process as a copy of the init's (DisableUserNamespaces)
 	capHdr     unix.CapUserHeader
 	noCaps     [2]unix.CapUserData // all zero: the init drops every capability
 
@@ -90,9 +89,6 @@ func (s *spawn) planInit() error {
 		if c, err := readCallerSets(); err == nil && c.effective.Has(Cap(unix.CAP_SYS_PTRACE)) {
 			q.undumpable = true
 		}
-		// DisableUserNamespaces' process makes itself dumpable to
-		// write its maps: in a memory of its own.
-		q.forkCopy = o.DisableUserNamespaces
 	}
 	if f := o.BlockFD; f != nil {
 		fd := int(f.Fd())
@@ -212,7 +208,9 @@ func childInit(p *childPlan) {
 	if q.undumpable {
 		syscall.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_DUMPABLE, 0, 0, 0, 0, 0)
 	}
-	if childInitEntryFn != nil && !raceBuild && !q.forkCopy {
+	// DisableUserNamespaces' process makes itself dumpable to write its
+	// maps: in a memory of its own.
+	if childInitEntryFn != nil && !raceBuild && !q.disableUserNS {
 		top := (uintptr(unsafe.Pointer(&q.stack[0])) + uintptr(len(q.stack))) &^ 15
 		if e := rawVforkInit(unix.CLONE_VM|unix.CLONE_VFORK|uintptr(syscall.SIGCHLD), unsafe.Pointer(p), top, childInitEntryFn); e != 0 {
 			childFail(p, stepInitFork, syscall.Errno(e))

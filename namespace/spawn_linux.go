@@ -396,17 +396,14 @@ func (s *spawn) choosePath() error {
 	if haveVfork && !o.New.Has(Time) && !slices.Contains(s.joinedKinds, Time) {
 		path = pathVfork
 		switch {
-		case o.Init:
-			// The init outlives the program's execve, in the program's
-			// PID namespace: sharing the caller's memory, it would
-			// let the program write that memory through /proc/1/mem.
-			// A copy (made not dumpable, see childInit) it is.
-			path = pathCopy
-		case o.DisableUserNamespaces:
-			// Its child makes itself dumpable to write its second
-			// user namespace's maps: a flag of the memory, which a
-			// child that shares the caller's would set for the
-			// caller too, if only for a moment (see holdDumpable).
+		case o.Init, o.DisableUserNamespaces:
+			// Never the caller's memory. Init's init outlives the
+			// program's execve, in the program's PID namespace: it
+			// would let the program write that memory through
+			// /proc/1/mem (a copy, made not dumpable, see childInit).
+			// DisableUserNamespaces' child makes itself dumpable to
+			// write its second user namespace's maps: a flag of the
+			// memory, which it would set for the caller too.
 			path = pathCopy
 		case s.childWaits() && raceBuild:
 			path = pathCopy
@@ -423,11 +420,8 @@ func (s *spawn) choosePath() error {
 		if f != pathCopy && !haveVfork {
 			return errors.New("test: no CLONE_VM child on this architecture")
 		}
-		if f != pathCopy && o.Init {
-			return errors.New("test: Init takes a copy of the caller, never its memory")
-		}
-		if f != pathCopy && o.DisableUserNamespaces {
-			return errors.New("test: DisableUserNamespaces takes a copy of the caller, never its memory")
+		if f != pathCopy && (o.Init || o.DisableUserNamespaces) {
+			return errors.New("test: Init and DisableUserNamespaces take a copy of the caller, never its memory")
 		}
 		if f == pathVfork && s.childWaits() {
 			return errors.New("test: a vfork child cannot wait for OnClone or BlockFD, or stay as Init")
@@ -996,8 +990,8 @@ func (s *spawn) start() (*Process, error) {
 // task's: the kernel sets it to fs.suid_dumpable (0 by default) for a task
 // whose credentials change (a child that sets IDs mapped to other host IDs
 // than the caller's, or drops privileges), and a CLONE_VM child (vfork, own
-// stack, and the program's process that the init of such a child forks)
-// does that to the caller's memory: a caller would lose its core dumps and
+// stack, and the program's process that such a child forks for
+// Handle.Spawn) does that to the caller's memory: a caller would lose its core dumps and
 // its same-user ptrace access after such a spawn. The first of
 // overlapping spawns that change host IDs saves the flag; the last one to
 // end puts it back if it changed, which also undoes a change the caller
